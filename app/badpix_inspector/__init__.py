@@ -1,0 +1,17 @@
+"""badpix-inspector: inspect, tune and apply JWST's ``badpix_selfcal`` step.
+
+The core gives the flags of jwst 3.0.0's ``BadpixSelfcalStep`` bit for bit; the
+``badpix-selfcal`` command mirrors ``strun badpix_selfcal``; ``badpix-inspector`` is the
+desktop window over the same core.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .core import ParameterError, SelfcalParameters, badpix_selfcal
+
+try:
+    __version__ = version("badpix-inspector")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["ParameterError", "SelfcalParameters", "__version__", "badpix_selfcal"]

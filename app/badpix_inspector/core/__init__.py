@@ -1,0 +1,47 @@
+"""The numerical core: the step's algorithm on arrays, in cacheable stages (no Qt, no files)."""
+
+from .medfilt import dispersion_array_axis, median_filter
+from .parameters import PARAMETER_SPECS, ParameterError, SelfcalParameters, validate_dispaxis
+from .selfcal import badpix_selfcal
+from .stages import (
+    DO_NOT_USE,
+    FLAG_BITS,
+    FLAGGED_PLANES,
+    OTHER_BAD_PIXEL,
+    Combined,
+    Filtered,
+    SelfcalStages,
+    Thresholds,
+    apply_flags,
+    combine,
+    filter_combined,
+    flag_mask,
+    pedestal_region,
+    smooth,
+    thresholds,
+)
+
+__all__ = [
+    "DO_NOT_USE",
+    "FLAGGED_PLANES",
+    "FLAG_BITS",
+    "OTHER_BAD_PIXEL",
+    "PARAMETER_SPECS",
+    "Combined",
+    "Filtered",
+    "ParameterError",
+    "SelfcalParameters",
+    "SelfcalStages",
+    "Thresholds",
+    "apply_flags",
+    "badpix_selfcal",
+    "combine",
+    "dispersion_array_axis",
+    "filter_combined",
+    "flag_mask",
+    "median_filter",
+    "pedestal_region",
+    "smooth",
+    "thresholds",
+    "validate_dispaxis",
+]

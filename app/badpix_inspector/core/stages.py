@@ -1,0 +1,318 @@
+"""The step's algorithm, in stages that can be cached apart.
+
+combine (MIRI pedestal + nanmin) -> smooth (kernel, axis) -> thresholds (fractions)
+-> flags -> apply. Each stage is a plain function on arrays; `SelfcalStages` keeps the
+results and recomputes only what a change of input or parameter invalidates, so that a
+flag-fraction change reuses the filtered image.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .medfilt import median_filter
+from .parameters import SelfcalParameters, validate_dispaxis
+
+__all__ = [
+    "DO_NOT_USE",
+    "FLAG_BITS",
+    "FLAGGED_PLANES",
+    "OTHER_BAD_PIXEL",
+    "Combined",
+    "Filtered",
+    "SelfcalStages",
+    "Thresholds",
+    "apply_flags",
+    "combine",
+    "filter_combined",
+    "flag_mask",
+    "pedestal_region",
+    "smooth",
+    "thresholds",
+]
+
+DO_NOT_USE = np.uint32(1)
+OTHER_BAD_PIXEL = np.uint32(2**30)
+#: What the step ORs into DQ at a flagged pixel.
+FLAG_BITS = DO_NOT_USE | OTHER_BAD_PIXEL
+#: Planes that get NaN at flagged pixels, where they exist (FITS extension names).
+FLAGGED_PLANES = ("SCI", "ERR", "VAR_POISSON", "VAR_RNOISE", "VAR_FLAT")
+
+# The dark region between the two MRS channels of each MIRI IFU detector, from which the
+# pipeline estimates the residual pedestal: (rows, columns), zero-based, end-exclusive.
+_PEDESTAL_REGIONS = {
+    "MIRIFULONG": (slice(50, 974), slice(474, 507)),
+    "MIRIFUSHORT": (slice(50, 974), slice(503, 516)),
+}
+
+
+def pedestal_region(detector: str | None) -> tuple[slice, slice] | None:
+    """Return the inter-channel region used for the pedestal, or None for other detectors.
+
+    Parameters
+    ----------
+    detector : str or None
+        The science exposure's ``DETECTOR`` keyword (case is ignored).
+
+    Returns
+    -------
+    tuple of slice or None
+        Row and column slices for MIRIFULONG and MIRIFUSHORT, else None.
+    """
+    if not detector:
+        return None
+    return _PEDESTAL_REGIONS.get(detector.strip().upper())
+
+
+@dataclass(frozen=True)
+class Combined:
+    """The result of the combine stage.
+
+    Attributes
+    ----------
+    image : numpy.ndarray
+        Pixelwise nanmin of the (pedestal-subtracted) exposures.
+    pedestals : tuple of float or None
+        The pedestal subtracted from each exposure, in input order (None where none was).
+    """
+
+    image: np.ndarray
+    pedestals: tuple[float | None, ...]
+
+    def source_index(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Return, per pixel, which exposure supplied the minimum (-1 where all are NaN).
+
+        Parameters
+        ----------
+        images : sequence of numpy.ndarray
+            The same exposures, in the same order, as given to `combine`.
+        """
+        index = np.full(self.image.shape, -1, dtype=np.int16)
+        # Walk backwards so that, on ties, the first exposure wins (as nanargmin would).
+        for number in range(len(images) - 1, -1, -1):
+            adjusted = _subtract_pedestal(images[number], self.pedestals[number])
+            index[adjusted == self.image] = number
+        return index
+
+
+def _subtract_pedestal(image: np.ndarray, pedestal: float | None) -> np.ndarray:
+    if pedestal is None:
+        return image
+    # The pedestal has the image's dtype, so float32 data stay float32 (as in jwst).
+    return image - pedestal
+
+
+def combine(images: Sequence[np.ndarray], detector: str | None) -> Combined:
+    """Combine exposures into the minimum image that the step filters.
+
+    Parameters
+    ----------
+    images : sequence of numpy.ndarray
+        The science SCI first, then every background and selfcal SCI; all the same shape.
+    detector : str or None
+        The science exposure's ``DETECTOR``: for MIRIFULONG and MIRIFUSHORT each image has
+        the nanmedian of its own inter-channel region subtracted first.
+
+    Returns
+    -------
+    Combined
+        The minimum image and the pedestals subtracted.
+    """
+    if not images:
+        raise ValueError("combine needs at least one image")
+    shape = images[0].shape
+    for image in images:
+        if image.shape != shape:
+            raise ValueError(f"images differ in shape: {shape} and {image.shape}")
+    region = pedestal_region(detector)
+    pedestals: list[float | None] = []
+    minimum: np.ndarray | None = None
+    for image in images:
+        pedestal = None
+        if region is not None:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+                pedestal = np.nanmedian(image[region])
+        pedestals.append(pedestal)
+        adjusted = _subtract_pedestal(image, pedestal)
+        if minimum is None:
+            minimum = np.array(adjusted, copy=True)
+        else:
+            # fmin ignores a NaN on either side, so all-NaN pixels alone stay NaN: the same
+            # values as nanmin over the stack, without stacking every exposure in memory.
+            np.fmin(minimum, adjusted, out=minimum)
+    return Combined(image=minimum, pedestals=tuple(pedestals))
+
+
+def smooth(combined: np.ndarray, kernel_size: int, dispaxis: int | None) -> np.ndarray:
+    """Median-filter the combined image along the dispersion axis (see `median_filter`)."""
+    return median_filter(combined, kernel_size, dispaxis)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The flagging limits on the difference image: flag where ``diff < low`` or ``> high``."""
+
+    low: float
+    high: float
+
+
+def thresholds(
+    difference: np.ndarray, flagfrac_lower: float, flagfrac_upper: float
+) -> Thresholds:
+    """Return the percentile limits of the difference image, exactly as jwst computes them.
+
+    Parameters
+    ----------
+    difference : numpy.ndarray
+        The combined image minus the filtered one (NaNs ignored). A 1-D array of its
+        finite values, sorted (see `Filtered.sorted_finite`), gives the same limits faster.
+    flagfrac_lower, flagfrac_upper : float
+        Fractions of pixels to flag at each end.
+
+    Returns
+    -------
+    Thresholds
+        ``numpy.nanpercentile(difference, [100 * lower, 100 * (1 - upper)])``.
+    """
+    # nanpercentile drops the NaNs, then interpolates on what is left; the numbers it uses
+    # depend only on the values' order, so the sorted finite values give identical limits.
+    percentiles = [flagfrac_lower * 100, (1 - flagfrac_upper) * 100]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+        low, high = np.nanpercentile(difference, percentiles)
+    return Thresholds(low=low, high=high)
+
+
+def flag_mask(difference: np.ndarray, limits: Thresholds) -> np.ndarray:
+    """Return the boolean mask of flagged pixels: strictly beyond either limit (never NaN)."""
+    return (difference > limits.high) | (difference < limits.low)
+
+
+def apply_flags(planes: Mapping[str, np.ndarray | None], mask: np.ndarray) -> dict[str, np.ndarray]:
+    """Flag an exposure's planes as the step does, returning new arrays.
+
+    Parameters
+    ----------
+    planes : mapping of str to numpy.ndarray or None
+        Extension name (``SCI``, ``ERR``, ``DQ``, ``VAR_POISSON``, ``VAR_RNOISE``,
+        ``VAR_FLAT``) to array; missing planes may be absent or None.
+    mask : numpy.ndarray of bool
+        The flagged pixels.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``DQ`` with ``DO_NOT_USE | OTHER_BAD_PIXEL`` ORed in (created as uint32 zeros when
+        missing, as jwst's datamodels do) and NaN at flagged pixels in every float plane
+        of `FLAGGED_PLANES` that was given. The inputs are not modified.
+    """
+    flagged: dict[str, np.ndarray] = {}
+    dq = planes.get("DQ")
+    dq = np.zeros(mask.shape, dtype=np.uint32) if dq is None else np.array(dq, dtype=np.uint32)
+    dq[mask] |= FLAG_BITS
+    flagged["DQ"] = dq
+    for name in FLAGGED_PLANES:
+        plane = planes.get(name)
+        if plane is None:
+            continue
+        plane = np.array(plane, copy=True)
+        plane[mask] = np.nan
+        flagged[name] = plane
+    return flagged
+
+
+@dataclass(frozen=True)
+class Filtered:
+    """The result of the smoothing stage for one kernel size and axis.
+
+    Attributes
+    ----------
+    kernel_size : int
+    dispaxis : int or None
+    smoothed : numpy.ndarray
+        The median-filtered combined image.
+    difference : numpy.ndarray
+        ``combined - smoothed``.
+    sorted_finite : numpy.ndarray
+        The finite values of ``difference``, sorted: thresholds and flag counts for any
+        fractions come from it without another pass over the image.
+    """
+
+    kernel_size: int
+    dispaxis: int | None
+    smoothed: np.ndarray
+    difference: np.ndarray
+    sorted_finite: np.ndarray = field(repr=False)
+
+    def count_beyond(self, limits: Thresholds) -> tuple[int, int]:
+        """Return how many pixels lie below ``low`` and above ``high`` (strictly)."""
+        below = int(np.searchsorted(self.sorted_finite, limits.low, side="left"))
+        above = self.sorted_finite.size - int(
+            np.searchsorted(self.sorted_finite, limits.high, side="right")
+        )
+        return below, above
+
+
+def filter_combined(combined: np.ndarray, kernel_size: int, dispaxis: int | None) -> Filtered:
+    """Run the smoothing stage and prepare what the threshold stage needs."""
+    smoothed = smooth(combined, kernel_size, dispaxis)
+    difference = combined - smoothed
+    finite = difference[np.isfinite(difference)]
+    finite.sort()
+    return Filtered(kernel_size, dispaxis, smoothed, difference, finite)
+
+
+class SelfcalStages:
+    """The algorithm's stages for one set of exposures, each computed once and cached.
+
+    Parameters
+    ----------
+    images : sequence of numpy.ndarray
+        Science SCI first, then backgrounds and selfcals.
+    detector : str or None
+        The science ``DETECTOR`` (decides the MIRI pedestal).
+
+    Notes
+    -----
+    Changing the fractions reuses the filtered image; changing the kernel or the axis
+    reuses the combined image; new exposures need a new object.
+    """
+
+    def __init__(self, images: Sequence[np.ndarray], detector: str | None) -> None:
+        self.images = tuple(images)
+        self.detector = detector
+        self._combined: Combined | None = None
+        self._filtered: Filtered | None = None
+
+    @property
+    def combined(self) -> Combined:
+        """The combine stage (computed on first use)."""
+        if self._combined is None:
+            self._combined = combine(self.images, self.detector)
+        return self._combined
+
+    def filtered(self, kernel_size: int, dispaxis: int | None) -> Filtered:
+        """The smoothing stage for this kernel and axis (the last one is cached)."""
+        dispaxis = validate_dispaxis(dispaxis)
+        cached = self._filtered
+        if cached is None or (cached.kernel_size, cached.dispaxis) != (kernel_size, dispaxis):
+            cached = filter_combined(self.combined.image, kernel_size, dispaxis)
+            self._filtered = cached
+        return cached
+
+    def thresholds(self, parameters: SelfcalParameters, dispaxis: int | None) -> Thresholds:
+        """The threshold stage for these parameters."""
+        filtered = self.filtered(parameters.kernel_size, dispaxis)
+        return thresholds(
+            filtered.sorted_finite, parameters.flagfrac_lower, parameters.flagfrac_upper
+        )
+
+    def flags(self, parameters: SelfcalParameters, dispaxis: int | None) -> np.ndarray:
+        """The boolean flag mask for these parameters."""
+        filtered = self.filtered(parameters.kernel_size, dispaxis)
+        return flag_mask(filtered.difference, self.thresholds(parameters, dispaxis))
