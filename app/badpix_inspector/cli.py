@@ -1,0 +1,165 @@
+"""``badpix-selfcal``: the headless command, a drop-in for ``strun badpix_selfcal``.
+
+Exit status: 0 on success or a skip, 2 on a usage error (bad option or parameter value),
+1 on a data or file error. Every error is one line on standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .core import PARAMETER_SPECS, ParameterError, SelfcalParameters
+
+__all__ = ["build_parser", "main"]
+
+PROG = "badpix-selfcal"
+EXIT_OK, EXIT_DATA_ERROR, EXIT_USAGE = 0, 1, 2
+
+log = logging.getLogger("badpix_selfcal")
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (and exit 2)."""
+
+    def error(self, message: str) -> None:  # noqa: D102 (argparse's own hook)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _spellings(name: str) -> list[str]:
+    """jwst's underscore spelling (documented) and the dashed one (also accepted)."""
+    dashed = name.replace("_", "-")
+    return [f"--{name}"] if dashed == name else [f"--{name}", f"--{dashed}"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command's argument parser."""
+    parser = _OneLineParser(
+        prog=PROG,
+        description=(
+            "Flag bad pixels in a MIRI MRS or NIRSpec IFU exposure exactly as jwst's "
+            "badpix_selfcal step does (calwebb_spec2), and write products the pipeline "
+            "takes back."
+        ),
+        epilog=(
+            "Example: badpix-selfcal jw_spec2_asn.json --kernel_size 15 --output_dir out "
+            "--save_flagged_bkg. Exit status: 0 done or skipped, 1 data or file error, "
+            "2 usage error."
+        ),
+    )
+    parser.add_argument(
+        "input", metavar="INPUT",
+        help="science exposure (FITS, e.g. *_rate.fits) or calwebb_spec2 association (JSON)",
+    )  # fmt: skip
+    for name in ("flagfrac_lower", "flagfrac_upper", "kernel_size"):
+        spec = PARAMETER_SPECS[name]
+        parser.add_argument(
+            *_spellings(name), dest=name, metavar="N" if spec.kind is int else "F",
+            # Kept as text: SelfcalParameters checks it, with a message naming the range.
+            default=spec.default, help=f"{spec.help} (default {spec.default})",
+        )  # fmt: skip
+    for name in ("force_single", "save_flagged_bkg"):
+        parser.add_argument(
+            *_spellings(name), dest=name, action="store_true", help=PARAMETER_SPECS[name].help
+        )
+    parser.add_argument(
+        "--selfcal", "--selfcal_list", "--selfcal-list", dest="selfcal", nargs="+",
+        action="extend", default=[], metavar="FILE",
+        help="more exposures for the minimum image only (jwst's selfcal_list)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--bkg", "--bkg_list", "--bkg-list", dest="bkg", nargs="+", action="extend",
+        default=[], metavar="FILE",
+        help="more background exposures, flagged too (jwst's bkg_list)",
+    )  # fmt: skip
+    parser.add_argument(
+        *_spellings("output_dir"), dest="output_dir", type=Path, default=Path("."),
+        metavar="DIR", help="folder for the products (default: the current folder)",
+    )  # fmt: skip
+    parser.add_argument(
+        *_spellings("output_file"), dest="output_file", metavar="STEM",
+        help="stem of the product names (default: the science file's, without its suffix)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--save-parameters", "--save_parameters", dest="save_parameters", type=Path,
+        metavar="FILE.asdf",
+        help="also write the parameters as a jwst parameter file (for strun or stpipe)",
+    )  # fmt: skip
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def _configure_logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s - %(name)s - %(levelname)s - %(message)s"))
+    root = logging.getLogger("badpix_selfcal")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; return its exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success or a skip, 1 on a data or file error, 2 on a usage error.
+    """
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    try:
+        parameters = SelfcalParameters(
+            flagfrac_lower=arguments.flagfrac_lower,
+            flagfrac_upper=arguments.flagfrac_upper,
+            kernel_size=arguments.kernel_size,
+            force_single=arguments.force_single,
+            save_flagged_bkg=arguments.save_flagged_bkg,
+        )
+    except ParameterError as error:
+        parser.error(str(error))
+    _configure_logging(arguments.verbose, arguments.quiet)
+
+    # Imported here so that --help and usage errors answer at once.
+    from .io import InputError, collect_inputs, write_parameter_file
+    from .process import run_product
+
+    try:
+        products = collect_inputs(arguments.input, arguments.bkg, arguments.selfcal)
+        if arguments.output_file and len(products) > 1:
+            parser.error(
+                f"--output_file names one product, but {arguments.input} has {len(products)}; "
+                "leave it out"
+            )
+        if arguments.save_parameters is not None:
+            written = write_parameter_file(arguments.save_parameters, parameters)
+            log.info("Saved parameters in %s", written)
+        for members in products:
+            run_product(members, parameters, arguments.output_dir, arguments.output_file)
+    except InputError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return EXIT_DATA_ERROR
+    except MemoryError:
+        print(f"{PROG}: error: out of memory; close other programs", file=sys.stderr)
+        return EXIT_DATA_ERROR
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; no partial file was left behind", file=sys.stderr)
+        return 130
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Reading JWST IFU exposures (``IFUImageModel``-shaped FITS files)."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+from ..core.parameters import ParameterError, validate_dispaxis
+from .errors import InputError
+
+__all__ = ["ROLES", "Exposure", "open_fits", "read_exposure"]
+
+log = logging.getLogger(__name__)
+
+#: The roles an exposure can play; "ignored" ones are listed but not used.
+ROLES = ("science", "background", "selfcal", "ignored")
+
+
+@dataclass
+class Exposure:
+    """One exposure as the step sees it.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file.
+    role : str
+        One of `ROLES`.
+    sci : numpy.ndarray
+        The SCI array as float32 in native byte order, as jwst's datamodels present it.
+    detector, instrument, exp_type : str or None
+        From the primary header.
+    dispaxis : int or None
+        ``DISPAXIS`` from the SCI header (None when absent).
+    dq : numpy.ndarray or None
+        The DQ array as uint32, when asked for and present.
+    """
+
+    path: Path
+    role: str
+    sci: np.ndarray = field(repr=False)
+    detector: str | None
+    instrument: str | None
+    exp_type: str | None
+    dispaxis: int | None
+    dq: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The SCI array's shape."""
+        return self.sci.shape
+
+    @property
+    def name(self) -> str:
+        """The file name, for messages and tables."""
+        return self.path.name
+
+
+@contextmanager
+def open_fits(path: str | Path, **kwargs) -> Iterator[fits.HDUList]:
+    """Open a FITS file, turning every way it can be unreadable into an `InputError`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+    **kwargs
+        Passed to `astropy.io.fits.open` (``memmap`` and the like).
+
+    Yields
+    ------
+    astropy.io.fits.HDUList
+        The file, with every header already read and checked for truncation.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "no such file", "check the path")
+    if path.is_dir():
+        raise InputError(path, "is a folder, not a FITS file", "give the exposure's file")
+    if path.stat().st_size == 0:
+        raise InputError(path, "the file is empty", "copy or download it again")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            hdulist = fits.open(path, **kwargs)
+            hdulist.readall()
+        except OSError as error:
+            raise InputError(
+                path, f"not a FITS file ({_first_sentence(error)})", "give a FITS exposure"
+            ) from None
+        except Exception as error:  # astropy raises many types for damaged headers
+            raise InputError(path, f"unreadable FITS ({error})", "copy it again") from None
+    for warning in caught:
+        if "truncated" in str(warning.message):
+            hdulist.close()
+            raise InputError(path, "the file is truncated", "copy or download it again")
+    try:
+        yield hdulist
+    finally:
+        hdulist.close()
+
+
+def _first_sentence(error: Exception) -> str:
+    return str(error).split(". ")[0].rstrip(".")
+
+
+def _header_text(header: fits.Header, key: str) -> str | None:
+    value = header.get(key)
+    return None if value is None else str(value).strip()
+
+
+def read_exposure(path: str | Path, role: str = "science", *, with_dq: bool = False) -> Exposure:
+    """Read what the step needs of one exposure.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A FITS file shaped like a JWST ``IFUImageModel`` (SCI extension, 2-D).
+    role : str
+        One of `ROLES`.
+    with_dq : bool
+        Also read the DQ array (for the window's statistics).
+
+    Returns
+    -------
+    Exposure
+        SCI as native float32 (jwst's datamodels cast it so), header facts, DQ if asked.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, empty, not FITS, truncated, has no usable 2-D SCI, or a
+        ``DISPAXIS`` other than 1 or 2.
+    """
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+    path = Path(path)
+    with open_fits(path, memmap=True) as hdulist:
+        if "SCI" not in hdulist:
+            raise InputError(
+                path, "has no SCI extension", "give a JWST rate or assign_wcs product"
+            )
+        sci_hdu = hdulist["SCI"]
+        if sci_hdu.data is None:
+            raise InputError(path, "the SCI extension holds no data", "give a JWST exposure")
+        if sci_hdu.data.ndim == 3:
+            raise InputError(
+                path,
+                f"SCI is 3-D ({sci_hdu.data.shape[0]} integrations): per-integration "
+                "products (rateints, calints) are not supported",
+                "give the _rate product instead",
+            )
+        if sci_hdu.data.ndim != 2:
+            raise InputError(
+                path, f"SCI is {sci_hdu.data.ndim}-D, not a 2-D image", "give a 2-D exposure"
+            )
+        if not np.issubdtype(sci_hdu.data.dtype, np.number):
+            raise InputError(path, "SCI is not numeric", "give a JWST exposure")
+        try:
+            dispaxis = validate_dispaxis(sci_hdu.header.get("DISPAXIS"))
+        except ParameterError:
+            raise InputError(
+                path,
+                f"DISPAXIS is {sci_hdu.header.get('DISPAXIS')!r}, not 1 or 2",
+                "fix the SCI header (or delete DISPAXIS for a square window)",
+            ) from None
+        try:
+            # Copying out of the memory map also makes the array native-endian float32.
+            sci = np.array(sci_hdu.data, dtype=np.float32)
+            dq = None
+            if with_dq and "DQ" in hdulist and hdulist["DQ"].data is not None:
+                dq = np.array(hdulist["DQ"].data, dtype=np.uint32)
+        except (TypeError, ValueError) as error:
+            raise InputError(path, f"the data cannot be read ({error})", "copy it again") from None
+        primary = hdulist[0].header
+        return Exposure(
+            path=path,
+            role=role,
+            sci=sci,
+            detector=_header_text(primary, "DETECTOR"),
+            instrument=_header_text(primary, "INSTRUME"),
+            exp_type=_header_text(primary, "EXP_TYPE"),
+            dispaxis=dispaxis,
+            dq=dq if dq is None or dq.shape == sci.shape else None,
+        )

@@ -1,0 +1,77 @@
+"""jwst step parameter files (ASDF) for ``BadpixSelfcalStep``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asdf
+
+from ..core.parameters import ParameterError, SelfcalParameters
+from .errors import InputError
+from .products import atomic_write
+
+__all__ = ["STEP_CLASS", "read_parameter_file", "write_parameter_file"]
+
+#: The step class a parameter file names, so that strun and stpipe accept it.
+STEP_CLASS = "jwst.badpix_selfcal.badpix_selfcal_step.BadpixSelfcalStep"
+STEP_NAME = "badpix_selfcal"
+
+
+def write_parameter_file(path: str | Path, parameters: SelfcalParameters) -> Path:
+    """Write a parameter file that ``strun FILE.asdf INPUT`` and stpipe accept.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Where to write it (atomically); ``.asdf`` is the usual ending.
+    parameters : SelfcalParameters
+        The values to record; ``skip`` is written as false so the step runs.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(path.parent, "the folder does not exist", "create it or choose another")
+    tree = {
+        "class": STEP_CLASS,
+        "name": STEP_NAME,
+        "parameters": {**parameters.as_dict(), "skip": False},
+    }
+    try:
+        atomic_write(path, lambda stream: asdf.AsdfFile(tree).write_to(stream))
+    except OSError as error:
+        raise InputError(
+            path, f"cannot write the parameter file ({error.strerror})", "choose another path"
+        ) from None
+    return path
+
+
+def read_parameter_file(path: str | Path) -> SelfcalParameters:
+    """Read the step's parameters from a jwst parameter file (ASDF).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A file written by `write_parameter_file`, by ``Step.export_config`` or from CRDS.
+
+    Returns
+    -------
+    SelfcalParameters
+        The file's values over jwst's defaults; other parameters are ignored.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such parameter file", "check the path")
+    try:
+        with asdf.open(path, lazy_load=False, memmap=False) as handle:
+            values = dict(handle.tree.get("parameters") or {})
+    except Exception as error:  # asdf raises many types for a damaged file
+        raise InputError(path, f"not an ASDF parameter file ({error})", "give a .asdf file") from None
+    known = set(SelfcalParameters.__dataclass_fields__)
+    try:
+        return SelfcalParameters(**{key: value for key, value in values.items() if key in known})
+    except ParameterError as error:
+        raise InputError(path, str(error), "fix the value in the file") from None

@@ -1,0 +1,451 @@
+"""Synthetic MIRI MRS and NIRSpec IFU exposures and spec2 associations to tune on.
+
+The images are made to look like real ``_rate`` products at the point where
+calwebb_spec2 runs ``badpix_selfcal``:
+
+- MIRI MRS (MIRIFUSHORT, MIRIFULONG): 1024x1032, 4 reference columns each side, two
+  channels of curved slices with the dark gap between them (where the pipeline measures
+  the pedestal), dispersion along the rows (``DISPAXIS = 2``);
+- NIRSpec IFU (NRS1, NRS2): 2048x2048 with 4 reference pixels round the edge, 30 slices as
+  horizontal traces, dispersion along the columns (``DISPAXIS = 1``);
+
+with a different pedestal in each exposure, a point source dithered between exposures,
+spectral structure (continuum and lines) along the dispersion axis, hot, cold and NaN
+pixels (some already flagged in DQ) shared by every exposure, and a cosmic-ray residual in
+one exposure only.
+
+Use `make_association` from Python, or ``python -m badpix_inspector.simulate OUTDIR
+--instrument miri|nirspec``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asdf
+import numpy as np
+from astropy.io import fits
+
+__all__ = [
+    "DETECTORS",
+    "Defects",
+    "SimulatedSet",
+    "asdf_extension",
+    "main",
+    "make_association",
+    "simulate_exposure",
+    "write_exposure",
+]
+
+# DQ bits used here (jwst's names): DO_NOT_USE, JUMP_DET, DEAD, HOT, REFERENCE_PIXEL.
+_DO_NOT_USE, _JUMP_DET, _DEAD, _HOT, _REFERENCE = 1, 4, 1024, 2048, 2**31
+
+
+@dataclass(frozen=True)
+class _Layout:
+    instrument: str
+    exp_type: str
+    shape: tuple[int, int]
+    dispaxis: int
+    reference: int
+    # Column ranges (in the dispersion-along-rows frame) of each channel, and its slices.
+    channels: tuple[tuple[int, int, int], ...]
+    extra_header: dict = field(default_factory=dict)
+
+
+DETECTORS: dict[str, _Layout] = {
+    "MIRIFULONG": _Layout(
+        "MIRI", "MIR_MRS", (1024, 1032), 2, 4,
+        ((8, 470, 12), (511, 1024, 16)), {"CHANNEL": "34", "BAND": "SHORT"},
+    ),
+    "MIRIFUSHORT": _Layout(
+        "MIRI", "MIR_MRS", (1024, 1032), 2, 4,
+        ((8, 499, 21), (520, 1024, 17)), {"CHANNEL": "12", "BAND": "SHORT"},
+    ),
+    "NRS1": _Layout(
+        "NIRSPEC", "NRS_IFU", (2048, 2048), 1, 4,
+        ((40, 1000, 30),), {"FILTER": "F290LP", "GRATING": "G395H"},
+    ),
+    "NRS2": _Layout(
+        "NIRSPEC", "NRS_IFU", (2048, 2048), 1, 4,
+        ((40, 1000, 30),), {"FILTER": "F290LP", "GRATING": "G395H"},
+    ),
+}  # fmt: skip
+
+
+@dataclass
+class Defects:
+    """Where the detector defects were planted (boolean masks, the same in every exposure)."""
+
+    hot: np.ndarray
+    cold: np.ndarray
+    nan: np.ndarray
+    preflagged: np.ndarray
+
+
+@dataclass
+class SimulatedSet:
+    """An association written by `make_association`.
+
+    Attributes
+    ----------
+    association : pathlib.Path
+        The spec2 association (JSON).
+    science : pathlib.Path
+        The science exposure.
+    backgrounds, selfcals : list of pathlib.Path
+        The other members.
+    defects : Defects
+        The planted defects.
+    cosmic_ray : numpy.ndarray
+        Where the cosmic-ray residual sits (in one exposure only).
+    """
+
+    association: Path
+    science: Path
+    backgrounds: list[Path]
+    selfcals: list[Path]
+    defects: Defects
+    cosmic_ray: np.ndarray
+
+    @property
+    def exposures(self) -> list[Path]:
+        """Science, backgrounds, selfcals."""
+        return [self.science, *self.backgrounds, *self.selfcals]
+
+
+def _defects(shape: tuple[int, int], seed: int, usable: np.ndarray) -> Defects:
+    rng = np.random.default_rng(seed + 7919)
+    draw = rng.random(shape)
+    hot = (draw < 4e-4) & usable
+    cold = (draw >= 4e-4) & (draw < 7e-4) & usable
+    nan = (draw >= 7e-4) & (draw < 9e-4) & usable
+    # Half of the hot pixels are known already (HOT | DO_NOT_USE in DQ), as in real data.
+    preflagged = hot & (rng.random(shape) < 0.5)
+    return Defects(hot=hot, cold=cold, nan=nan, preflagged=preflagged)
+
+
+def _scene(layout: _Layout, dither: int, seed: int) -> np.ndarray:
+    """Return the noiseless illumination, dispersion along rows (axis 0)."""
+    rows, columns = layout.shape if layout.dispaxis == 2 else layout.shape[::-1]
+    y = np.arange(rows, dtype=np.float64)[:, None]
+    x = np.arange(columns, dtype=np.float64)[None, :]
+    yn = (y - rows / 2) / (rows / 2)
+    scene = np.zeros((rows, columns))
+    rng = np.random.default_rng(seed)
+    for number, (first, last, n_slices) in enumerate(layout.channels):
+        # Slices curve across the detector; the same curve for all slices of a channel.
+        curved = x - (4.0 + number) * yn**2 - 1.5 * yn
+        pitch = (last - first) / n_slices
+        position = (curved - first) / pitch
+        index = np.floor(position)
+        within = (position - index) * pitch
+        inside = (index >= 0) & (index < n_slices)
+        edge = np.minimum(within, pitch - within)
+        plateau = 1.0 / (1.0 + np.exp(-(edge - 1.2) / 0.45))
+        # Continuum rising along the dispersion axis, plus emission lines (tilted a little).
+        continuum = (6.0 + 4.0 * number) * (0.6 + 0.5 * (y / rows) + 0.15 * np.sin(6 * y / rows))
+        tilt = y + 0.004 * (x - (first + last) / 2)
+        lines = np.zeros((rows, columns))
+        for centre, strength in zip(
+            rng.uniform(0.05, 0.95, 8) * rows, rng.uniform(0.5, 4.0, 8), strict=True
+        ):
+            lines += strength * np.exp(-0.5 * ((tilt - centre) / 1.6) ** 2)
+        slice_gain = 1.0 + 0.08 * np.sin(index * 1.7 + number)
+        # A point source: its slice and place within it change with the dither position.
+        source_slice = n_slices // 2 + (dither % 4) - 1
+        source_x = pitch * (0.35 + 0.1 * (dither % 3))
+        source = (
+            np.exp(-0.5 * ((index - source_slice) / 0.8) ** 2)
+            * np.exp(-0.5 * ((within - source_x) / 1.4) ** 2)
+            * (25.0 + 10.0 * number) * (0.5 + y / rows)
+        )  # fmt: skip
+        scene += np.where(inside, plateau * (slice_gain * (continuum + lines) + source), 0.0)
+    return scene if layout.dispaxis == 2 else scene.T
+
+
+def simulate_exposure(
+    detector: str = "MIRIFULONG",
+    *,
+    dither: int = 0,
+    pedestal: float = 0.0,
+    seed: int = 0,
+    cosmic_ray: bool = False,
+    shape: tuple[int, int] | None = None,
+) -> tuple[dict[str, np.ndarray], Defects, np.ndarray]:
+    """Make one exposure's arrays.
+
+    Parameters
+    ----------
+    detector : str
+        A key of `DETECTORS`.
+    dither : int
+        Dither position: moves the point source between slices.
+    pedestal : float
+        Residual dark pedestal added to the whole frame (DN/s).
+    seed : int
+        Seed of the noise (defects depend on the detector seed only).
+    cosmic_ray : bool
+        Add a cosmic-ray residual to this exposure.
+    shape : tuple of int, optional
+        Crop to this shape (from the top-left corner), for small tests.
+
+    Returns
+    -------
+    planes : dict of str to numpy.ndarray
+        ``SCI``, ``ERR``, ``DQ``, ``VAR_POISSON``, ``VAR_RNOISE``.
+    defects : Defects
+        The planted detector defects.
+    cosmic_ray_mask : numpy.ndarray of bool
+        Pixels hit by the cosmic-ray residual.
+    """
+    layout = DETECTORS[detector.upper()]
+    scene = _scene(layout, dither, seed=1)
+    full_shape = layout.shape
+    reference = np.zeros(full_shape, dtype=bool)
+    ref = layout.reference
+    reference[:, :ref] = reference[:, -ref:] = True
+    if layout.instrument == "NIRSPEC":
+        reference[:ref, :] = reference[-ref:, :] = True
+    defects = _defects(full_shape, 11, ~reference)
+    rng = np.random.default_rng(seed)
+    read_noise = 0.05
+    variance_poisson = np.maximum(scene, 0.0) * 0.004
+    noisy = scene + rng.normal(size=full_shape) * np.sqrt(variance_poisson + read_noise**2)
+    noisy += pedestal
+    noisy[reference] = rng.normal(0.0, read_noise, size=int(reference.sum()))
+    level = np.maximum(scene, 1.0)
+    noisy[defects.hot] += level[defects.hot] * np.random.default_rng(13).uniform(
+        3.0, 40.0, size=int(defects.hot.sum())
+    )
+    noisy[defects.cold] = pedestal + 0.05 * scene[defects.cold]
+    noisy[defects.nan] = np.nan
+    dq = np.zeros(full_shape, dtype=np.uint32)
+    dq[reference] |= _REFERENCE | _DO_NOT_USE
+    dq[defects.preflagged] |= _HOT | _DO_NOT_USE
+    dq[defects.nan] |= _DEAD | _DO_NOT_USE
+    hits = np.zeros(full_shape, dtype=bool)
+    if cosmic_ray:
+        # A short shower track that the jump step missed: bright in this exposure only.
+        track_rows = np.arange(300, 318)
+        track_columns = (200 + 0.6 * (track_rows - 300)).astype(int)
+        hits[track_rows, track_columns] = hits[track_rows, track_columns + 1] = True
+        noisy[hits] += 60.0
+        dq[hits] |= _JUMP_DET
+    variance_rnoise = np.full(full_shape, read_noise**2)
+    error = np.sqrt(variance_poisson + variance_rnoise)
+    planes = {
+        "SCI": noisy.astype(np.float32),
+        "ERR": error.astype(np.float32),
+        "DQ": dq,
+        "VAR_POISSON": variance_poisson.astype(np.float32),
+        "VAR_RNOISE": variance_rnoise.astype(np.float32),
+    }
+    for name in ("ERR", "VAR_POISSON", "VAR_RNOISE"):
+        planes[name][defects.nan] = np.nan
+    if shape is not None:
+        crop = (slice(0, shape[0]), slice(0, shape[1]))
+        planes = {name: np.ascontiguousarray(plane[crop]) for name, plane in planes.items()}
+        defects = Defects(*(np.ascontiguousarray(mask[crop]) for mask in vars(defects).values()))
+        hits = np.ascontiguousarray(hits[crop])
+    return planes, defects, hits
+
+
+def asdf_extension(tree: dict) -> fits.BinTableHDU:
+    """Return an ``ASDF`` extension holding ``tree``, laid out as jwst's datamodels write it.
+
+    The extension is a binary table with one row and one column, ``ASDF_METADATA``, of
+    the bytes of an ASDF file.
+    """
+    buffer = io.BytesIO()
+    asdf.AsdfFile(tree).write_to(buffer)
+    data = np.frombuffer(buffer.getvalue(), dtype=np.uint8)[None, :]
+    column = fits.Column(name="ASDF_METADATA", format=f"{data.shape[1]}B", array=data)
+    return fits.BinTableHDU.from_columns([column], name="ASDF")
+
+
+def write_exposure(
+    path: str | Path,
+    planes: dict[str, np.ndarray],
+    detector: str,
+    *,
+    dispaxis: int | None | str = "auto",
+    exposure_number: int = 1,
+    program: str = "01523",
+) -> Path:
+    """Write arrays as a FITS file shaped like a JWST ``IFUImageModel``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Output file.
+    planes : dict of str to numpy.ndarray
+        Extension name to array; ``SCI`` is required.
+    detector : str
+        A key of `DETECTORS`.
+    dispaxis : int, None or "auto"
+        ``DISPAXIS`` for the SCI header: "auto" takes the detector's, None leaves it out.
+    exposure_number : int
+        ``EXPOSURE`` (with the other observation keywords, jwst groups exposures by it).
+    program : str
+        ``PROGRAM``.
+    """
+    layout = DETECTORS[detector.upper()]
+    path = Path(path)
+    primary = fits.PrimaryHDU()
+    header = primary.header
+    header["TELESCOP"] = "JWST"
+    header["INSTRUME"] = layout.instrument
+    header["DETECTOR"] = detector.upper()
+    header["EXP_TYPE"] = layout.exp_type
+    header["DATAMODL"] = "IFUImageModel"
+    header["FILENAME"] = path.name
+    header["ORIGIN"] = "badpix-inspector simulate"
+    observation = {
+        "PROGRAM": program, "OBSERVTN": "003", "VISIT": "001", "VISITGRP": "03",
+        "SEQ_ID": "1", "ACT_ID": "02", "EXPOSURE": str(exposure_number),
+        "DATE-OBS": "2026-01-01", "TIME-OBS": "00:00:00",
+    }  # fmt: skip
+    for key, value in {**observation, **layout.extra_header}.items():
+        header[key] = value
+    hdus = [primary]
+    for name in ("SCI", "ERR", "DQ", "VAR_POISSON", "VAR_RNOISE", "VAR_FLAT"):
+        if name in planes:
+            hdu = fits.ImageHDU(planes[name], name=name)
+            if name == "SCI":
+                hdu.header["BUNIT"] = "DN/s"
+                axis = layout.dispaxis if dispaxis == "auto" else dispaxis
+                if axis is not None:
+                    hdu.header["DISPAXIS"] = (axis, "dispersion direction")
+            hdus.append(hdu)
+    hdus.append(asdf_extension({"meta": {"model_type": "IFUImageModel", "filename": path.name}}))
+    fits.HDUList(hdus).writeto(path, overwrite=True)
+    return path
+
+
+def make_association(
+    output_dir: str | Path,
+    detector: str = "MIRIFULONG",
+    *,
+    n_background: int = 1,
+    n_selfcal: int = 3,
+    seed: int = 0,
+    shape: tuple[int, int] | None = None,
+    dispaxis: int | None | str = "auto",
+    program: str = "01523",
+) -> SimulatedSet:
+    """Write a science exposure, its backgrounds and selfcals, and their spec2 association.
+
+    Parameters
+    ----------
+    output_dir : str or pathlib.Path
+        Folder for the files (created if needed).
+    detector : str
+        ``MIRIFULONG``, ``MIRIFUSHORT``, ``NRS1`` or ``NRS2``.
+    n_background, n_selfcal : int
+        How many of each besides the science exposure (dither positions 2, 3, ...).
+    seed : int
+        Seed for the noise; each exposure gets its own stream.
+    shape : tuple of int, optional
+        Crop every exposure to this shape (small test data).
+    dispaxis : int, None or "auto"
+        ``DISPAXIS`` to write (None: leave it out, for a square window).
+    program : str
+        Program number used in the file names.
+
+    Returns
+    -------
+    SimulatedSet
+        Paths and the planted defects.
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    detector = detector.upper()
+    roles = ["science"] + ["background"] * n_background + ["selfcal"] * n_selfcal
+    pedestals = np.random.default_rng(seed + 101).uniform(-0.3, 0.8, size=len(roles))
+    members: list[dict[str, str]] = []
+    paths: list[Path] = []
+    defects = cosmic = None
+    for number, role in enumerate(roles):
+        visit = "004" if role == "background" else "003"
+        name = f"jw{program}{visit}001_03102_{number + 1:05d}_{detector.lower()}_rate.fits"
+        planes, defects, hits = simulate_exposure(
+            detector, dither=number, pedestal=float(pedestals[number]),
+            seed=seed * 1000 + number, cosmic_ray=number == min(1, len(roles) - 1), shape=shape,
+        )  # fmt: skip
+        if number == min(1, len(roles) - 1):
+            cosmic = hits
+        paths.append(
+            write_exposure(
+                output_dir / name, planes, detector, dispaxis=dispaxis,
+                exposure_number=number + 1, program=program,
+            )  # fmt: skip
+        )
+        members.append({"expname": name, "exptype": role})
+    product = f"jw{program}003001_03102_00001_{detector.lower()}"
+    association = {
+        "asn_type": "spec2",
+        "asn_rule": "Asn_Lv2MIRMRS" if detector.startswith("MIRI") else "Asn_Lv2NRSIFU",
+        "asn_id": "o003",
+        "asn_pool": "badpix_inspector_simulated_pool",
+        "program": program,
+        "target": "t001",
+        "version_id": None,
+        "code_version": "badpix-inspector simulate",
+        "degraded_status": "No known degraded exposures in association.",
+        "constraints": "synthetic data",
+        "products": [{"name": product, "members": members}],
+    }
+    asn_path = output_dir / f"jw{program}-o003_{detector.lower()}_spec2_asn.json"
+    asn_path.write_text(json.dumps(association, indent=2) + "\n", encoding="utf-8")
+    return SimulatedSet(
+        association=asn_path,
+        science=paths[0],
+        backgrounds=[p for p, r in zip(paths, roles, strict=True) if r == "background"],
+        selfcals=[p for p, r in zip(paths, roles, strict=True) if r == "selfcal"],
+        defects=defects,
+        cosmic_ray=cosmic,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write a synthetic association from the command line; return the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m badpix_inspector.simulate",
+        description="Write synthetic MIRI MRS or NIRSpec IFU exposures and a spec2 association.",
+    )
+    parser.add_argument("output_dir", metavar="OUTDIR", type=Path, help="folder for the files")
+    parser.add_argument("--instrument", choices=("miri", "nirspec"), default="miri")
+    parser.add_argument(
+        "--detector", choices=sorted(DETECTORS),
+        help="default: MIRIFULONG for miri, NRS1 for nirspec",
+    )  # fmt: skip
+    parser.add_argument("--backgrounds", type=int, default=1, help="background exposures (1)")
+    parser.add_argument("--selfcals", type=int, default=3, help="selfcal exposures (3)")
+    parser.add_argument("--seed", type=int, default=0, help="noise seed (0)")
+    arguments = parser.parse_args(argv)
+    detector = arguments.detector or ("MIRIFULONG" if arguments.instrument == "miri" else "NRS1")
+    if DETECTORS[detector].instrument.lower() != arguments.instrument:
+        parser.error(f"--detector {detector} is not a {arguments.instrument} detector")
+    if arguments.backgrounds < 0 or arguments.selfcals < 0:
+        parser.error("--backgrounds and --selfcals must be 0 or more")
+    try:
+        made = make_association(
+            arguments.output_dir, detector, n_background=arguments.backgrounds,
+            n_selfcal=arguments.selfcals, seed=arguments.seed,
+        )  # fmt: skip
+    except OSError as error:
+        print(f"simulate: error: {arguments.output_dir}: {error.strerror}", file=sys.stderr)
+        return 1
+    print(made.association)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
