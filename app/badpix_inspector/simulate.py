@@ -21,6 +21,7 @@ Use `make_association` from Python, or ``python -m badpix_inspector.simulate OUT
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import sys
@@ -70,11 +71,11 @@ DETECTORS: dict[str, _Layout] = {
     ),
     "NRS1": _Layout(
         "NIRSPEC", "NRS_IFU", (2048, 2048), 1, 4,
-        ((40, 1000, 30),), {"FILTER": "F290LP", "GRATING": "G395H"},
+        ((60, 1988, 30),), {"FILTER": "F290LP", "GRATING": "G395H"},
     ),
     "NRS2": _Layout(
         "NIRSPEC", "NRS_IFU", (2048, 2048), 1, 4,
-        ((40, 1000, 30),), {"FILTER": "F290LP", "GRATING": "G395H"},
+        ((60, 1988, 30),), {"FILTER": "F290LP", "GRATING": "G395H"},
     ),
 }  # fmt: skip
 
@@ -131,14 +132,16 @@ def _defects(shape: tuple[int, int], seed: int, usable: np.ndarray) -> Defects:
     return Defects(hot=hot, cold=cold, nan=nan, preflagged=preflagged)
 
 
-def _scene(layout: _Layout, dither: int, seed: int) -> np.ndarray:
-    """Return the noiseless illumination, dispersion along rows (axis 0)."""
-    rows, columns = layout.shape if layout.dispaxis == 2 else layout.shape[::-1]
-    y = np.arange(rows, dtype=np.float64)[:, None]
-    x = np.arange(columns, dtype=np.float64)[None, :]
-    yn = (y - rows / 2) / (rows / 2)
-    scene = np.zeros((rows, columns))
-    rng = np.random.default_rng(seed)
+def _slice_geometry(layout: _Layout, shape: tuple[int, int]):
+    """Yield, per channel, the slice index and the position within the slice of each pixel.
+
+    Works in the frame where the dispersion runs along the rows (axis 0); ``shape`` is the
+    region to render in that frame, from the top-left corner of the full detector.
+    """
+    full_rows = layout.shape[0] if layout.dispaxis == 2 else layout.shape[1]
+    y = np.arange(shape[0], dtype=np.float64)[:, None]
+    x = np.arange(shape[1], dtype=np.float64)[None, :]
+    yn = (y - full_rows / 2) / (full_rows / 2)
     for number, (first, last, n_slices) in enumerate(layout.channels):
         # Slices curve across the detector; the same curve for all slices of a channel.
         curved = x - (4.0 + number) * yn**2 - 1.5 * yn
@@ -147,26 +150,54 @@ def _scene(layout: _Layout, dither: int, seed: int) -> np.ndarray:
         index = np.floor(position)
         within = (position - index) * pitch
         inside = (index >= 0) & (index < n_slices)
+        yield number, first, last, n_slices, pitch, index, within, inside, y, x, full_rows
+
+
+@functools.lru_cache(maxsize=4)
+def _background_scene(detector: str, shape: tuple[int, int]) -> np.ndarray:
+    """The illumination without the point source, dispersion along rows (read-only)."""
+    layout = DETECTORS[detector]
+    scene = np.zeros(shape)
+    rng = np.random.default_rng(1)
+    for number, first, last, _, pitch, index, within, inside, y, x, full_rows in _slice_geometry(
+        layout, shape
+    ):
         edge = np.minimum(within, pitch - within)
         plateau = 1.0 / (1.0 + np.exp(-(edge - 1.2) / 0.45))
-        # Continuum rising along the dispersion axis, plus emission lines (tilted a little).
-        continuum = (6.0 + 4.0 * number) * (0.6 + 0.5 * (y / rows) + 0.15 * np.sin(6 * y / rows))
-        tilt = y + 0.004 * (x - (first + last) / 2)
-        lines = np.zeros((rows, columns))
+        # Continuum rising along the dispersion axis, plus emission lines tilted a little.
+        continuum = (6.0 + 4.0 * number) * (
+            0.6 + 0.5 * (y / full_rows) + 0.15 * np.sin(6 * y / full_rows)
+        )
+        grid = np.arange(-50.0, full_rows + 50.0, 0.05)
+        profile = np.zeros_like(grid)
         for centre, strength in zip(
-            rng.uniform(0.05, 0.95, 8) * rows, rng.uniform(0.5, 4.0, 8), strict=True
+            rng.uniform(0.05, 0.95, 8) * full_rows, rng.uniform(0.5, 4.0, 8), strict=True
         ):
-            lines += strength * np.exp(-0.5 * ((tilt - centre) / 1.6) ** 2)
+            profile += strength * np.exp(-0.5 * ((grid - centre) / 1.6) ** 2)
+        lines = np.interp(y + 0.004 * (x - (first + last) / 2), grid, profile)
         slice_gain = 1.0 + 0.08 * np.sin(index * 1.7 + number)
+        scene += np.where(inside, plateau * slice_gain * (continuum + lines), 0.0)
+    scene.flags.writeable = False
+    return scene
+
+
+def _scene(detector: str, dither: int, shape: tuple[int, int]) -> np.ndarray:
+    """Return the noiseless illumination of ``shape`` (image frame), with the point source."""
+    layout = DETECTORS[detector]
+    frame = shape if layout.dispaxis == 2 else shape[::-1]
+    scene = _background_scene(detector, frame).copy()
+    for number, _, _, n_slices, pitch, index, within, inside, y, _, full_rows in _slice_geometry(
+        layout, frame
+    ):
         # A point source: its slice and place within it change with the dither position.
         source_slice = n_slices // 2 + (dither % 4) - 1
         source_x = pitch * (0.35 + 0.1 * (dither % 3))
         source = (
             np.exp(-0.5 * ((index - source_slice) / 0.8) ** 2)
             * np.exp(-0.5 * ((within - source_x) / 1.4) ** 2)
-            * (25.0 + 10.0 * number) * (0.5 + y / rows)
+            * (25.0 + 10.0 * number) * (0.5 + y / full_rows)
         )  # fmt: skip
-        scene += np.where(inside, plateau * (slice_gain * (continuum + lines) + source), 0.0)
+        scene += np.where(inside, source, 0.0)
     return scene if layout.dispaxis == 2 else scene.T
 
 
@@ -205,40 +236,48 @@ def simulate_exposure(
     cosmic_ray_mask : numpy.ndarray of bool
         Pixels hit by the cosmic-ray residual.
     """
-    layout = DETECTORS[detector.upper()]
-    scene = _scene(layout, dither, seed=1)
+    detector = detector.upper()
+    layout = DETECTORS[detector]
     full_shape = layout.shape
+    shape = tuple(shape) if shape is not None else full_shape
+    if not (0 < shape[0] <= full_shape[0] and 0 < shape[1] <= full_shape[1]):
+        raise ValueError(f"shape {shape} does not fit the {detector} detector {full_shape}")
+    crop = (slice(0, shape[0]), slice(0, shape[1]))
+    scene = _scene(detector, dither, shape)
     reference = np.zeros(full_shape, dtype=bool)
     ref = layout.reference
     reference[:, :ref] = reference[:, -ref:] = True
     if layout.instrument == "NIRSPEC":
         reference[:ref, :] = reference[-ref:, :] = True
+    # Defects are drawn on the whole detector so that a crop shows the same ones.
     defects = _defects(full_shape, 11, ~reference)
+    hot_gain = np.random.default_rng(13).uniform(3.0, 40.0, size=full_shape)[crop]
+    defects = Defects(*(np.ascontiguousarray(mask[crop]) for mask in vars(defects).values()))
+    reference = reference[crop]
     rng = np.random.default_rng(seed)
     read_noise = 0.05
     variance_poisson = np.maximum(scene, 0.0) * 0.004
-    noisy = scene + rng.normal(size=full_shape) * np.sqrt(variance_poisson + read_noise**2)
+    noisy = scene + rng.normal(size=shape) * np.sqrt(variance_poisson + read_noise**2)
     noisy += pedestal
     noisy[reference] = rng.normal(0.0, read_noise, size=int(reference.sum()))
     level = np.maximum(scene, 1.0)
-    noisy[defects.hot] += level[defects.hot] * np.random.default_rng(13).uniform(
-        3.0, 40.0, size=int(defects.hot.sum())
-    )
+    noisy[defects.hot] += level[defects.hot] * hot_gain[defects.hot]
     noisy[defects.cold] = pedestal + 0.05 * scene[defects.cold]
     noisy[defects.nan] = np.nan
-    dq = np.zeros(full_shape, dtype=np.uint32)
+    dq = np.zeros(shape, dtype=np.uint32)
     dq[reference] |= _REFERENCE | _DO_NOT_USE
     dq[defects.preflagged] |= _HOT | _DO_NOT_USE
     dq[defects.nan] |= _DEAD | _DO_NOT_USE
     hits = np.zeros(full_shape, dtype=bool)
     if cosmic_ray:
         # A short shower track that the jump step missed: bright in this exposure only.
-        track_rows = np.arange(300, 318)
-        track_columns = (200 + 0.6 * (track_rows - 300)).astype(int)
+        track_rows = np.arange(30, 48)
+        track_columns = (40 + 0.6 * (track_rows - 30)).astype(int)
         hits[track_rows, track_columns] = hits[track_rows, track_columns + 1] = True
-        noisy[hits] += 60.0
-        dq[hits] |= _JUMP_DET
-    variance_rnoise = np.full(full_shape, read_noise**2)
+    hits = np.ascontiguousarray(hits[crop])
+    noisy[hits] += 60.0
+    dq[hits] |= _JUMP_DET
+    variance_rnoise = np.full(shape, read_noise**2)
     error = np.sqrt(variance_poisson + variance_rnoise)
     planes = {
         "SCI": noisy.astype(np.float32),
@@ -249,11 +288,6 @@ def simulate_exposure(
     }
     for name in ("ERR", "VAR_POISSON", "VAR_RNOISE"):
         planes[name][defects.nan] = np.nan
-    if shape is not None:
-        crop = (slice(0, shape[0]), slice(0, shape[1]))
-        planes = {name: np.ascontiguousarray(plane[crop]) for name, plane in planes.items()}
-        defects = Defects(*(np.ascontiguousarray(mask[crop]) for mask in vars(defects).values()))
-        hits = np.ascontiguousarray(hits[crop])
     return planes, defects, hits
 
 

@@ -122,7 +122,9 @@ def _square_median(image: np.ndarray, kernel_size: int, threads: int | None) -> 
     def strip(start: int) -> None:
         stop = min(start + _STRIP_ROWS, rows)
         windows = sliding_window_view(padded[start : stop + 2 * half], (k, k))
-        values = windows.reshape(-1, k * k)  # a copy: the windows overlap
+        values = windows.reshape(-1, k * k)  # a copy where the windows overlap
+        if not values.flags.writeable:  # a single window comes back as a read-only view
+            values = values.copy()
         count = finite_count[start:stop].ravel()
         low, high = _middle_values(values, count)
         # numpy.ma.median (behind nanmedian on small windows) adds the two middle values

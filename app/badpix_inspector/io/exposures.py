@@ -142,7 +142,8 @@ def read_exposure(path: str | Path, role: str = "science", *, with_dq: bool = Fa
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}, not {role!r}")
     path = Path(path)
-    with open_fits(path, memmap=True) as hdulist:
+    # DQ is stored as uint32 through BZERO, which astropy cannot memory-map.
+    with open_fits(path, memmap=not with_dq) as hdulist:
         if "SCI" not in hdulist:
             raise InputError(
                 path, "has no SCI extension", "give a JWST rate or assign_wcs product"

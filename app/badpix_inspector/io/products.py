@@ -55,9 +55,12 @@ def output_stem(science: str | Path, output_file: str | None = None) -> str:
     stem = Path(science).name
     if stem.lower().endswith(".fits"):
         stem = stem[: -len(".fits")]
-    head, sep, tail = stem.rpartition("_")
-    if sep and head and tail.lower() in PIPELINE_SUFFIXES:
-        return head
+    lowered = stem.lower()
+    # Longest first, so that "_rateints" is not read as "_rate" plus "ints".
+    for suffix in sorted(PIPELINE_SUFFIXES, key=len, reverse=True):
+        ending = f"_{suffix}"
+        if lowered.endswith(ending) and len(stem) > len(ending):
+            return stem[: -len(ending)]
     return stem
 
 
