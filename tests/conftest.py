@@ -24,6 +24,12 @@ def file_digests(folder: Path) -> dict[str, str]:
     }
 
 
+@pytest.fixture
+def digests():
+    """The `file_digests` helper: take a snapshot of a folder's files."""
+    return file_digests
+
+
 @pytest.fixture(scope="session")
 def small_nirspec(tmp_path_factory):
     """A 96x128 NIRSpec IFU association (science, 1 background, 2 selfcals)."""

@@ -9,7 +9,6 @@ import asdf
 import numpy as np
 import pytest
 from astropy.io import fits
-from conftest import file_digests
 
 from badpix_inspector import badpix_selfcal
 from badpix_inspector.cli import main
@@ -147,10 +146,10 @@ DATA_ERRORS = {
 
 
 @pytest.mark.parametrize("how", list(DATA_ERRORS))
-def test_bad_data_inputs_exit_1_cleanly(small_copy, tmp_path, capsys, how):
+def test_bad_data_inputs_exit_1_cleanly(small_copy, tmp_path, capsys, digests, how):
     folder, asn = small_copy
     arguments = damage(folder, asn, how)
-    before = file_digests(folder)
+    before = digests(folder)
     out = tmp_path / "out"
     status, stdout, err = run(capsys, *arguments, "--output_dir", out, "-q")
     assert status == 1
@@ -159,7 +158,7 @@ def test_bad_data_inputs_exit_1_cleanly(small_copy, tmp_path, capsys, how):
     assert lines[0].startswith("badpix-selfcal: error: ")
     assert DATA_ERRORS[how] in lines[0]
     assert "Traceback" not in err and stdout == ""
-    assert file_digests(folder) == before
+    assert digests(folder) == before
     assert not out.exists() or os.listdir(out) == []
 
 
@@ -176,15 +175,16 @@ def test_bad_data_inputs_exit_1_cleanly(small_copy, tmp_path, capsys, how):
         (["-v", "-q"], "not allowed with"),
     ],
 )
-def test_usage_errors_exit_2_in_one_line(small_copy, tmp_path, capsys, arguments, message):
+def test_usage_errors_exit_2_in_one_line(small_copy, tmp_path, capsys, digests, arguments,
+                                        message):
     folder, asn = small_copy
-    before = file_digests(folder)
+    before = digests(folder)
     with pytest.raises(SystemExit) as caught:
         main([str(asn), "--output_dir", str(tmp_path / "out"), *arguments])
     err = capsys.readouterr().err
     assert caught.value.code == 2
     assert len(err.strip().splitlines()) == 1 and message in err
-    assert file_digests(folder) == before and not (tmp_path / "out").exists()
+    assert digests(folder) == before and not (tmp_path / "out").exists()
 
 
 def test_output_folder_that_cannot_be_written(small_copy, tmp_path, capsys):
@@ -195,15 +195,15 @@ def test_output_folder_that_cannot_be_written(small_copy, tmp_path, capsys):
     assert status == 1 and "cannot be written" in err and len(err.strip().splitlines()) == 1
 
 
-def test_output_over_an_input_is_refused(small_copy, capsys):
+def test_output_over_an_input_is_refused(small_copy, capsys, digests):
     folder, _ = small_copy
     science = folder / "jw01523003001_03102_00001_nrs1_rate.fits"
     target = folder / "x_badpix_selfcal.fits"
     target.write_bytes(science.read_bytes())
-    before = file_digests(folder)
+    before = digests(folder)
     status, _, err = run(capsys, target, "--force_single", "--output_dir", folder, "-q")
     assert status == 1 and "would overwrite an input file" in err
-    assert file_digests(folder) == before
+    assert digests(folder) == before
 
 
 def test_output_file_with_several_products_is_a_usage_error(small_copy, capsys):

@@ -5,13 +5,7 @@ The core gives the flags of jwst 3.0.0's ``BadpixSelfcalStep`` bit for bit; the
 desktop window over the same core.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
+from ._version import __version__
 from .core import ParameterError, SelfcalParameters, badpix_selfcal
-
-try:
-    __version__ = version("badpix-inspector")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
 
 __all__ = ["ParameterError", "SelfcalParameters", "__version__", "badpix_selfcal"]

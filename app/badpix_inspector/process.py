@@ -6,15 +6,17 @@ function), shared by the ``badpix-selfcal`` command and the window's save action
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
-from .core import SelfcalParameters, SelfcalStages, Thresholds
+from .core import SelfcalParameters, Thresholds, combine, filter_combined, flag_mask
 from .io import (
     Exposure,
     InputError,
@@ -62,11 +64,16 @@ class ProductOutcome:
 
 def load_exposures(members: ProductMembers) -> list[Exposure]:
     """Read science, backgrounds and selfcals, and check that their shapes agree."""
-    exposures = [read_exposure(members.science, "science")]
-    exposures += [read_exposure(path, "background") for path in members.backgrounds]
-    exposures += [read_exposure(path, "selfcal") for path in members.selfcals]
-    science = exposures[0]
-    for exposure in exposures[1:]:
+    science = read_exposure(members.science, "science")
+    return [science, *_read_others(members, science)]
+
+
+def _read_others(members: ProductMembers, science: Exposure) -> Iterator[Exposure]:
+    """Read the backgrounds and selfcals one at a time, checking each shape."""
+    roles = [("background", path) for path in members.backgrounds]
+    roles += [("selfcal", path) for path in members.selfcals]
+    for role, path in roles:
+        exposure = read_exposure(path, role)
         if exposure.shape != science.shape:
             raise InputError(
                 exposure.path,
@@ -74,7 +81,7 @@ def load_exposures(members: ProductMembers) -> list[Exposure]:
                 f"{science.name} ({_shape_text(science.shape)})",
                 "use exposures of the same detector",
             )
-    return exposures
+        yield exposure
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -148,8 +155,7 @@ def run_product(
     science_product, background_products = plan_outputs(
         members, parameters, output_dir, output_file
     )
-    exposures = load_exposures(members)
-    science = exposures[0]
+    science = read_exposure(members.science, "science")
     dispaxis = science.dispaxis
     log.info(
         "Step badpix_selfcal running with science %s, %d background and %d selfcal "
@@ -157,7 +163,7 @@ def run_product(
         science.name, len(members.backgrounds), len(members.selfcals),
         parameters.kernel_size, parameters.flagfrac_lower, parameters.flagfrac_upper,
     )  # fmt: skip
-    if len(exposures) == 1 and not parameters.force_single:
+    if not members.backgrounds and not members.selfcals and not parameters.force_single:
         log.warning(
             "No selfcal or background exposures provided for self-calibration. Skipping step."
         )
@@ -177,17 +183,23 @@ def run_product(
             "DISPAXIS not found in %s: the median filter window will be %dx%d (two-dimensional).",
             science.name, parameters.kernel_size, parameters.kernel_size,
         )  # fmt: skip
-    stages = SelfcalStages([exposure.sci for exposure in exposures], science.detector)
-    limits = stages.thresholds(parameters, dispaxis)
-    mask = stages.flags(parameters, dispaxis) if extra_mask is None else extra_mask
+    # Exposures are read and folded into the minimum one at a time: only the running
+    # minimum is held, not every exposure.
+    exposures = itertools.chain([science], _read_others(members, science))
+    sci_arrays = (exposure.sci for exposure in exposures)
+    combined = combine(sci_arrays, science.detector).image
+    science.sci = None  # the products are written from the files, not from this copy
+    filtered = filter_combined(combined, parameters.kernel_size, dispaxis)
+    limits = filtered.thresholds(parameters.flagfrac_lower, parameters.flagfrac_upper)
+    mask = flag_mask(filtered.difference, limits) if extra_mask is None else extra_mask
+    del combined, filtered
     n_flagged = int(np.count_nonzero(mask))
     log.info("Number of new bad pixels flagged: %d", n_flagged)
     history = history_lines(parameters, dispaxis, n_flagged)
     write_product(science.path, science_product, mask, "COMPLETE", history)
     log.info("Saved model in %s", science_product)
-    backgrounds = [exposure for exposure in exposures if exposure.role == "background"]
-    for exposure, destination in zip(backgrounds, background_products, strict=False):
-        write_product(exposure.path, destination, mask, "COMPLETE", history)
+    for source, destination in zip(members.backgrounds, background_products, strict=False):
+        write_product(source, destination, mask, "COMPLETE", history)
         log.info("Saved model in %s", destination)
     log.info("Step badpix_selfcal done")
     return ProductOutcome(

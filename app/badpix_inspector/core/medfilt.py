@@ -11,8 +11,8 @@ each window. So, for every output pixel:
 
 Windows along one axis go through ``bottleneck.move_median`` on the zero-padded array,
 which gives the same values bit for bit. The square window selects the middle values with
-``numpy.partition`` on strips of sliding windows, in two threads (numpy releases the GIL
-while it partitions).
+``numpy.partition`` on strips of sliding windows. Both share the work between threads
+(bottleneck and numpy release the GIL), one block of lines or strips each.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def median_filter(
         ``DISPAXIS`` of the data: 1 filters along columns (axis 1), 2 along rows (axis 0),
         None with a square ``kernel_size`` x ``kernel_size`` window.
     threads : int, optional
-        Threads for the square window; default: the number of cores, at most 4.
+        Threads to share the work; default: the number of cores, at most 4.
 
     Returns
     -------
@@ -86,25 +86,50 @@ def median_filter(
     if kernel_size == 1:
         # A one-pixel window is the pixel itself (NaN stays NaN).
         return image.copy()
+    threads = threads or min(os.cpu_count() or 1, 4)
     if axis is None:
         return _square_median(image, kernel_size, threads)
-    return _line_median(image, kernel_size, axis)
+    return _line_median(image, kernel_size, axis, threads)
 
 
-def _line_median(image: np.ndarray, kernel_size: int, axis: int) -> np.ndarray:
+def _line_median(image: np.ndarray, kernel_size: int, axis: int, threads: int) -> np.ndarray:
     half = kernel_size // 2
     pad = [(0, 0), (0, 0)]
     pad[axis] = (half, half)
     padded = np.pad(image, pad)
+    result = np.empty_like(image)
+    keep = [slice(None), slice(None)]
     # move_median's window ends at each position: output i covers padded [i-k+1, i], which
     # is image [i-2h, i] shifted by h; dropping the first 2h outputs centres the windows.
-    moved = bottleneck.move_median(padded, window=kernel_size, min_count=1, axis=axis)
-    index = [slice(None), slice(None)]
-    index[axis] = slice(2 * half, None)
-    return np.ascontiguousarray(moved[tuple(index)], dtype=image.dtype)
+    keep[axis] = slice(2 * half, None)
+    across = 1 - axis
+    size = image.shape[across]
+    bounds = np.linspace(0, size, min(threads, size) + 1).astype(int)
+
+    def block(start: int, stop: int) -> None:
+        # Lines along `axis` are independent: blocks of them run in parallel (bottleneck
+        # releases the GIL), each giving exactly what one call on the whole image gives.
+        part = [slice(None), slice(None)]
+        part[across] = slice(start, stop)
+        moved = bottleneck.move_median(padded[tuple(part)], kernel_size, min_count=1, axis=axis)
+        result[tuple(part)] = moved[tuple(keep)]
+
+    _run_blocks(block, list(zip(bounds[:-1], bounds[1:], strict=True)), threads)
+    return result
 
 
-def _square_median(image: np.ndarray, kernel_size: int, threads: int | None) -> np.ndarray:
+def _run_blocks(function, arguments: list[tuple[int, ...]], threads: int) -> None:
+    """Call ``function(*args)`` for each item, in ``threads`` threads when more than one."""
+    if threads <= 1 or len(arguments) <= 1:
+        for item in arguments:
+            function(*item)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for _ in pool.map(lambda item: function(*item), arguments):
+            pass
+
+
+def _square_median(image: np.ndarray, kernel_size: int, threads: int) -> np.ndarray:
     half = kernel_size // 2
     padded = np.pad(image, half)
     nan_padded = np.isnan(padded)
@@ -133,14 +158,7 @@ def _square_median(image: np.ndarray, kernel_size: int, threads: int | None) -> 
         middle[count == 0] = np.nan
         result[start:stop] = middle.reshape(stop - start, image.shape[1])
 
-    workers = threads or min(os.cpu_count() or 1, 4)
-    if workers == 1:
-        for start in starts:
-            strip(start)
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for _ in pool.map(strip, starts):
-                pass
+    _run_blocks(strip, [(start,) for start in starts], threads)
     return result
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .parameters import SelfcalParameters, validate_dispaxis
-from .stages import filter_combined, flag_mask, thresholds
+from .stages import filter_combined, flag_mask
 
 __all__ = ["badpix_selfcal"]
 
@@ -49,7 +49,5 @@ def badpix_selfcal(
     )
     dispaxis = validate_dispaxis(dispaxis)
     filtered = filter_combined(np.asarray(minimg), parameters.kernel_size, dispaxis)
-    limits = thresholds(
-        filtered.sorted_finite, parameters.flagfrac_lower, parameters.flagfrac_upper
-    )
+    limits = filtered.thresholds(parameters.flagfrac_lower, parameters.flagfrac_upper)
     return np.where(flag_mask(filtered.difference, limits))

@@ -9,8 +9,9 @@ flag-fraction change reuses the filtered image.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -106,13 +107,15 @@ def _subtract_pedestal(image: np.ndarray, pedestal: float | None) -> np.ndarray:
     return image - pedestal
 
 
-def combine(images: Sequence[np.ndarray], detector: str | None) -> Combined:
+def combine(images: Iterable[np.ndarray], detector: str | None) -> Combined:
     """Combine exposures into the minimum image that the step filters.
 
     Parameters
     ----------
-    images : sequence of numpy.ndarray
+    images : iterable of numpy.ndarray
         The science SCI first, then every background and selfcal SCI; all the same shape.
+        May be a generator: only the running minimum is kept, so exposures can be read
+        one at a time.
     detector : str or None
         The science exposure's ``DETECTOR``: for MIRIFULONG and MIRIFUSHORT each image has
         the nanmedian of its own inter-channel region subtracted first.
@@ -122,16 +125,12 @@ def combine(images: Sequence[np.ndarray], detector: str | None) -> Combined:
     Combined
         The minimum image and the pedestals subtracted.
     """
-    if not images:
-        raise ValueError("combine needs at least one image")
-    shape = images[0].shape
-    for image in images:
-        if image.shape != shape:
-            raise ValueError(f"images differ in shape: {shape} and {image.shape}")
     region = pedestal_region(detector)
     pedestals: list[float | None] = []
     minimum: np.ndarray | None = None
     for image in images:
+        if minimum is not None and image.shape != minimum.shape:
+            raise ValueError(f"images differ in shape: {minimum.shape} and {image.shape}")
         pedestal = None
         if region is not None:
             with warnings.catch_warnings():
@@ -145,6 +144,8 @@ def combine(images: Sequence[np.ndarray], detector: str | None) -> Combined:
             # fmin ignores a NaN on either side, so all-NaN pixels alone stay NaN: the same
             # values as nanmin over the stack, without stacking every exposure in memory.
             np.fmin(minimum, adjusted, out=minimum)
+    if minimum is None:
+        raise ValueError("combine needs at least one image")
     return Combined(image=minimum, pedestals=tuple(pedestals))
 
 
@@ -193,7 +194,9 @@ def flag_mask(difference: np.ndarray, limits: Thresholds) -> np.ndarray:
     return (difference > limits.high) | (difference < limits.low)
 
 
-def apply_flags(planes: Mapping[str, np.ndarray | None], mask: np.ndarray) -> dict[str, np.ndarray]:
+def apply_flags(
+    planes: Mapping[str, np.ndarray | None], mask: np.ndarray, *, in_place: bool = False
+) -> dict[str, np.ndarray]:
     """Flag an exposure's planes as the step does, returning new arrays.
 
     Parameters
@@ -203,24 +206,30 @@ def apply_flags(planes: Mapping[str, np.ndarray | None], mask: np.ndarray) -> di
         ``VAR_FLAT``) to array; missing planes may be absent or None.
     mask : numpy.ndarray of bool
         The flagged pixels.
+    in_place : bool
+        Modify the given arrays where possible (a uint32 DQ, the float planes) instead of
+        copying them: for a writer that owns them, this saves a copy of every plane.
 
     Returns
     -------
     dict of str to numpy.ndarray
         ``DQ`` with ``DO_NOT_USE | OTHER_BAD_PIXEL`` ORed in (created as uint32 zeros when
         missing, as jwst's datamodels do) and NaN at flagged pixels in every float plane
-        of `FLAGGED_PLANES` that was given. The inputs are not modified.
+        of `FLAGGED_PLANES` that was given. Unless ``in_place``, the inputs are not modified.
     """
     flagged: dict[str, np.ndarray] = {}
     dq = planes.get("DQ")
-    dq = np.zeros(mask.shape, dtype=np.uint32) if dq is None else np.array(dq, dtype=np.uint32)
+    if dq is None:
+        dq = np.zeros(mask.shape, dtype=np.uint32)
+    else:
+        dq = np.array(dq, dtype=np.uint32, copy=None if in_place else True)
     dq[mask] |= FLAG_BITS
     flagged["DQ"] = dq
     for name in FLAGGED_PLANES:
         plane = planes.get(name)
         if plane is None:
             continue
-        plane = np.array(plane, copy=True)
+        plane = np.array(plane, copy=None if in_place else True)
         plane[mask] = np.nan
         flagged[name] = plane
     return flagged
@@ -238,16 +247,33 @@ class Filtered:
         The median-filtered combined image.
     difference : numpy.ndarray
         ``combined - smoothed``.
-    sorted_finite : numpy.ndarray
-        The finite values of ``difference``, sorted: thresholds and flag counts for any
-        fractions come from it without another pass over the image.
     """
 
     kernel_size: int
     dispaxis: int | None
     smoothed: np.ndarray
     difference: np.ndarray
-    sorted_finite: np.ndarray = field(repr=False)
+
+    @cached_property
+    def sorted_finite(self) -> np.ndarray:
+        """The finite values of ``difference``, sorted (computed on first use).
+
+        Thresholds and flag counts for any fractions come from it without another pass
+        over the image, which is what the window needs while a slider moves.
+        """
+        finite = self.difference[np.isfinite(self.difference)]
+        finite.sort()
+        return finite
+
+    def thresholds(self, flagfrac_lower: float, flagfrac_upper: float) -> Thresholds:
+        """Return the limits for these fractions (see `thresholds`).
+
+        Uses the sorted values once something has asked for them (the window does, for
+        its counts); a single query goes straight to nanpercentile, which is cheaper than
+        sorting first. Both give the same limits.
+        """
+        values = self.__dict__.get("sorted_finite", self.difference)
+        return thresholds(values, flagfrac_lower, flagfrac_upper)
 
     def count_beyond(self, limits: Thresholds) -> tuple[int, int]:
         """Return how many pixels lie below ``low`` and above ``high`` (strictly)."""
@@ -261,10 +287,7 @@ class Filtered:
 def filter_combined(combined: np.ndarray, kernel_size: int, dispaxis: int | None) -> Filtered:
     """Run the smoothing stage and prepare what the threshold stage needs."""
     smoothed = smooth(combined, kernel_size, dispaxis)
-    difference = combined - smoothed
-    finite = difference[np.isfinite(difference)]
-    finite.sort()
-    return Filtered(kernel_size, dispaxis, smoothed, difference, finite)
+    return Filtered(kernel_size, dispaxis, smoothed, combined - smoothed)
 
 
 class SelfcalStages:
@@ -308,9 +331,7 @@ class SelfcalStages:
     def thresholds(self, parameters: SelfcalParameters, dispaxis: int | None) -> Thresholds:
         """The threshold stage for these parameters."""
         filtered = self.filtered(parameters.kernel_size, dispaxis)
-        return thresholds(
-            filtered.sorted_finite, parameters.flagfrac_lower, parameters.flagfrac_upper
-        )
+        return filtered.thresholds(parameters.flagfrac_lower, parameters.flagfrac_upper)
 
     def flags(self, parameters: SelfcalParameters, dispaxis: int | None) -> np.ndarray:
         """The boolean flag mask for these parameters."""

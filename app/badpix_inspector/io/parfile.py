@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import asdf
-
 from ..core.parameters import ParameterError, SelfcalParameters
 from .errors import InputError
 from .products import atomic_write
@@ -35,6 +33,8 @@ def write_parameter_file(path: str | Path, parameters: SelfcalParameters) -> Pat
     path = Path(path)
     if not path.parent.is_dir():
         raise InputError(path.parent, "the folder does not exist", "create it or choose another")
+    import asdf  # here, not at the top: it costs the command a tenth of a second to start
+
     tree = {
         "class": STEP_CLASS,
         "name": STEP_NAME,
@@ -62,6 +62,8 @@ def read_parameter_file(path: str | Path) -> SelfcalParameters:
     SelfcalParameters
         The file's values over jwst's defaults; other parameters are ignored.
     """
+    import asdf
+
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "no such parameter file", "check the path")

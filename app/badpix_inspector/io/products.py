@@ -123,7 +123,10 @@ def atomic_write(destination: Path, write: Callable[[BinaryIO], None]) -> None:
 
     Notes
     -----
-    On any failure the temporary file is removed and ``destination`` is left as it was.
+    On any failure the temporary file is removed and ``destination`` is left as it was;
+    a reader never sees a partial file under the final name. There is no fsync: products
+    can be made again, and jwst does not sync its products either (a sync costs more than a
+    third of the command's own work on a MIRI product).
     """
     destination = Path(destination)
     handle, temporary = tempfile.mkstemp(
@@ -132,8 +135,6 @@ def atomic_write(destination: Path, write: Callable[[BinaryIO], None]) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)
         os.replace(temporary, destination)
     except BaseException:
@@ -179,7 +180,8 @@ def write_product(
                         source, f"{name} is {plane.shape}, unlike SCI {mask.shape}",
                         "repair the exposure",
                     )
-            for name, flagged in apply_flags(planes, mask).items():
+            # The arrays were read into memory for this write alone: flag them in place.
+            for name, flagged in apply_flags(planes, mask, in_place=True).items():
                 if name in hdulist:
                     hdulist[name].data = flagged
                 else:
