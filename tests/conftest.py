@@ -12,7 +12,7 @@ import pytest
 os.environ.setdefault("STPIPE_DISABLE_CRDS_STEPPARS", "true")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from badpix_inspector.simulate import make_association  # noqa: E402
+from badpix_inspector.simulate import make_association
 
 
 def file_digests(folder: Path) -> dict[str, str]:

@@ -110,11 +110,11 @@ def damage(folder, asn, how):
     elif how == "no sci":
         fits.HDUList([fits.PrimaryHDU()]).writeto(science, overwrite=True)
     elif how == "3-d sci":
-        fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.zeros((2, 96, 128), np.float32),
-                                                       name="SCI")]).writeto(science, overwrite=True)
+        cube = fits.ImageHDU(np.zeros((2, 96, 128), np.float32), name="SCI")
+        fits.HDUList([fits.PrimaryHDU(), cube]).writeto(science, overwrite=True)
     elif how == "shapes differ":
-        fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.zeros((90, 128), np.float32),
-                                                       name="SCI")]).writeto(background, overwrite=True)
+        smaller = fits.ImageHDU(np.zeros((90, 128), np.float32), name="SCI")
+        fits.HDUList([fits.PrimaryHDU(), smaller]).writeto(background, overwrite=True)
     elif how == "asn not json":
         asn.write_text("products: [science]")
     elif how == "no science":
@@ -188,7 +188,7 @@ def test_usage_errors_exit_2_in_one_line(small_copy, tmp_path, capsys, digests, 
 
 
 def test_output_folder_that_cannot_be_written(small_copy, tmp_path, capsys):
-    folder, asn = small_copy
+    _folder, asn = small_copy
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
     status, _, err = run(capsys, asn, "--output_dir", blocker / "sub", "-q")
@@ -207,7 +207,7 @@ def test_output_over_an_input_is_refused(small_copy, capsys, digests):
 
 
 def test_output_file_with_several_products_is_a_usage_error(small_copy, capsys):
-    folder, asn = small_copy
+    _folder, asn = small_copy
     document = json.loads(asn.read_text())
     document["products"].append(document["products"][0])
     asn.write_text(json.dumps(document))

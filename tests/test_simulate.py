@@ -6,7 +6,7 @@ from astropy.io import fits
 
 from badpix_inspector.core import pedestal_region
 from badpix_inspector.io import read_association
-from badpix_inspector.simulate import main, make_association, simulate_exposure
+from badpix_inspector.simulate import main, simulate_exposure
 
 
 def test_miri_frame_looks_like_an_mrs_rate_product(miri_long):

@@ -26,12 +26,12 @@ log = logging.getLogger("badpix_selfcal")
 class _OneLineParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (and exit 2)."""
 
-    def error(self, message: str) -> None:  # noqa: D102 (argparse's own hook)
+    def error(self, message: str) -> None:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _spellings(name: str) -> list[str]:
-    """jwst's underscore spelling (documented) and the dashed one (also accepted)."""
+    """Jwst's underscore spelling (documented) and the dashed one (also accepted)."""
     dashed = name.replace("_", "-")
     return [f"--{name}"] if dashed == name else [f"--{name}", f"--{dashed}"]
 

@@ -155,7 +155,7 @@ def _slice_geometry(layout: _Layout, shape: tuple[int, int]):
 
 @functools.lru_cache(maxsize=4)
 def _background_scene(detector: str, shape: tuple[int, int]) -> np.ndarray:
-    """The illumination without the point source, dispersion along rows (read-only)."""
+    """Return the illumination without the point source, dispersion along rows (read-only)."""
     layout = DETECTORS[detector]
     scene = np.zeros(shape)
     rng = np.random.default_rng(1)
@@ -309,7 +309,7 @@ def write_exposure(
     planes: dict[str, np.ndarray],
     detector: str,
     *,
-    dispaxis: int | None | str = "auto",
+    dispaxis: int | str | None = "auto",
     exposure_number: int = 1,
     program: str = "01523",
 ) -> Path:
@@ -371,7 +371,7 @@ def make_association(
     n_selfcal: int = 3,
     seed: int = 0,
     shape: tuple[int, int] | None = None,
-    dispaxis: int | None | str = "auto",
+    dispaxis: int | str | None = "auto",
     program: str = "01523",
 ) -> SimulatedSet:
     """Write a science exposure, its backgrounds and selfcals, and their spec2 association.
@@ -419,7 +419,7 @@ def make_association(
             write_exposure(
                 output_dir / name, planes, detector, dispaxis=dispaxis,
                 exposure_number=number + 1, program=program,
-            )  # fmt: skip
+            )
         )
         members.append({"expname": name, "exptype": role})
     product = f"jw{program}003001_03102_00001_{detector.lower()}"

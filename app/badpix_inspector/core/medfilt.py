@@ -17,6 +17,7 @@ which gives the same values bit for bit. The square window selects the middle va
 
 from __future__ import annotations
 
+import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -114,7 +115,7 @@ def _line_median(image: np.ndarray, kernel_size: int, axis: int, threads: int) -
         moved = bottleneck.move_median(padded[tuple(part)], kernel_size, min_count=1, axis=axis)
         result[tuple(part)] = moved[tuple(keep)]
 
-    _run_blocks(block, list(zip(bounds[:-1], bounds[1:], strict=True)), threads)
+    _run_blocks(block, list(itertools.pairwise(bounds)), threads)
     return result
 
 

@@ -50,8 +50,7 @@ class ParameterSpec:
         if self.kind is bool:
             return "true or false"
         if self.kind is int:
-            text = f"an odd integer >= {self.minimum:g}" if self.name == "kernel_size" else "an integer"
-            return text
+            return f"an odd integer >= {self.minimum:g}"
         return f"a number from {self.minimum:g} to {self.maximum:g}"
 
 

@@ -20,8 +20,8 @@ from .parameters import SelfcalParameters, validate_dispaxis
 
 __all__ = [
     "DO_NOT_USE",
-    "FLAG_BITS",
     "FLAGGED_PLANES",
+    "FLAG_BITS",
     "OTHER_BAD_PIXEL",
     "Combined",
     "Filtered",
@@ -320,7 +320,7 @@ class SelfcalStages:
         return self._combined
 
     def filtered(self, kernel_size: int, dispaxis: int | None) -> Filtered:
-        """The smoothing stage for this kernel and axis (the last one is cached)."""
+        """Return the smoothing stage for this kernel and axis (the last one is cached)."""
         dispaxis = validate_dispaxis(dispaxis)
         cached = self._filtered
         if cached is None or (cached.kernel_size, cached.dispaxis) != (kernel_size, dispaxis):
@@ -329,11 +329,11 @@ class SelfcalStages:
         return cached
 
     def thresholds(self, parameters: SelfcalParameters, dispaxis: int | None) -> Thresholds:
-        """The threshold stage for these parameters."""
+        """Return the threshold stage for these parameters."""
         filtered = self.filtered(parameters.kernel_size, dispaxis)
         return filtered.thresholds(parameters.flagfrac_lower, parameters.flagfrac_upper)
 
     def flags(self, parameters: SelfcalParameters, dispaxis: int | None) -> np.ndarray:
-        """The boolean flag mask for these parameters."""
+        """Return the boolean flag mask for these parameters."""
         filtered = self.filtered(parameters.kernel_size, dispaxis)
         return flag_mask(filtered.difference, self.thresholds(parameters, dispaxis))

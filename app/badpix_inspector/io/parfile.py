@@ -71,7 +71,9 @@ def read_parameter_file(path: str | Path) -> SelfcalParameters:
         with asdf.open(path, lazy_load=False, memmap=False) as handle:
             values = dict(handle.tree.get("parameters") or {})
     except Exception as error:  # asdf raises many types for a damaged file
-        raise InputError(path, f"not an ASDF parameter file ({error})", "give a .asdf file") from None
+        raise InputError(
+            path, f"not an ASDF parameter file ({error})", "give a .asdf file"
+        ) from None
     known = set(SelfcalParameters.__dataclass_fields__)
     try:
         return SelfcalParameters(**{key: value for key, value in values.items() if key in known})
