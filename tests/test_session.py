@@ -1,0 +1,160 @@
+"""The window's Qt-free model: roles, parameters, staged recomputation, newest-wins."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from badpix_inspector import badpix_selfcal
+from badpix_inspector.core import ParameterError, combine
+from badpix_inspector.io import InputError
+from badpix_inspector.session import (
+    LABEL_HIGH,
+    LABEL_LOW,
+    LABEL_PREFLAGGED,
+    Session,
+)
+
+
+@pytest.fixture
+def session():
+    made = Session()
+    yield made
+    made.close()
+
+
+def results_of(session):
+    received = []
+    session.result_ready.connect(received.append)
+    return received
+
+
+def test_association_roles_and_flags_equal_the_core(session, small_nirspec):
+    received = results_of(session)
+    session.open_paths([small_nirspec.association])
+    session.wait()
+    assert [e.role for e in session.entries] == ["science", "background", "selfcal", "selfcal"]
+    result = received[-1]
+    assert result.status == "complete" and session.result is result
+    scis = [e.exposure.sci for e in session.entries]
+    expected = np.zeros(scis[0].shape, dtype=bool)
+    expected[badpix_selfcal(combine(scis, "NRS1").image, kernel_size=15, dispaxis=1)] = True
+    np.testing.assert_array_equal(result.flags, expected)
+    stats = result.statistics
+    assert stats.n_total == expected.sum() == stats.n_low + stats.n_high
+    assert (result.labels == LABEL_LOW).sum() == stats.n_low
+    assert (result.labels == LABEL_HIGH).sum() == stats.n_high
+    preflagged = (session.entries[0].exposure.dq & 1) != 0
+    assert stats.n_preflagged == preflagged.sum()
+    assert ((result.labels == LABEL_PREFLAGGED) == (preflagged & ~expected)).all()
+    assert stats.n_finite == np.isfinite(result.difference).sum()
+    assert 0 < stats.sigma < np.nanstd(result.difference) * 3
+
+
+def test_fraction_change_reuses_the_filtered_image_kernel_change_does_not(session,
+                                                                          small_nirspec):
+    received = results_of(session)
+    session.open_paths([small_nirspec.association])
+    session.wait()
+    first = received[-1]
+    session.set_parameters(flagfrac_upper=0.01)
+    session.wait()
+    second = received[-1]
+    assert second.smoothed is first.smoothed and second.combined is first.combined
+    assert second.statistics.n_high > first.statistics.n_high
+    session.set_parameters(kernel_size=7)
+    session.wait()
+    third = received[-1]
+    assert third.smoothed is not first.smoothed and third.combined is first.combined
+    session.set_role(1, "ignored")  # roles: recompute from the start
+    session.wait()
+    assert received[-1].combined is not first.combined
+
+
+def test_dispersion_axis_override_and_defaults(session, small_nirspec):
+    session.open_paths([small_nirspec.association])
+    assert session.dispaxis == 1 and session.file_dispaxis == 1
+    session.set_dispaxis_choice(None)
+    session.wait()
+    assert session.dispaxis is None and session.result.dispaxis is None
+    session.set_dispaxis_choice(2)
+    session.set_parameters(kernel_size=21, flagfrac_lower=0.01)
+    session.reset_parameters()
+    session.wait()
+    assert session.dispaxis == 1 and session.parameters.kernel_size == 15
+    with pytest.raises(ParameterError):
+        session.set_parameters(kernel_size=4)
+    with pytest.raises(ValueError):
+        session.set_dispaxis_choice(3)
+
+
+def test_skipped_and_empty(session, small_nirspec):
+    session.open_paths([small_nirspec.science])
+    session.wait()
+    assert session.result.status == "skipped" and "force_single" in session.result.message
+    session.set_parameters(force_single=True)
+    session.wait()
+    assert session.result.status == "complete"
+    session.set_role(0, "ignored")
+    session.wait()
+    assert session.result.status == "empty"
+
+
+def test_loose_files_become_science_then_selfcal_and_shapes_must_agree(session, small_nirspec,
+                                                                       tmp_path):
+    session.open_paths([small_nirspec.science, small_nirspec.backgrounds[0]])
+    assert [e.role for e in session.entries] == ["science", "selfcal"]
+    session.set_role(1, "science")
+    assert [e.role for e in session.entries] == ["selfcal", "science"]
+    from badpix_inspector.simulate import simulate_exposure, write_exposure
+
+    planes, _, _ = simulate_exposure("NRS1", shape=(50, 60))
+    other = write_exposure(tmp_path / "other_rate.fits", planes, "NRS1")
+    with pytest.raises(InputError, match="unlike the other exposures"):
+        session.open_paths([other])
+    assert len(session.entries) == 2  # nothing added
+    session.remove(0)
+    assert len(session.entries) == 1
+    members = session.members()
+    assert members.science == small_nirspec.backgrounds[0]
+
+
+def test_newest_request_wins(small_nirspec):
+    release = threading.Event()
+    delivered = []
+
+    def slow_dispatch(function):
+        release.wait(10)
+        function()
+
+    session = Session(dispatch=slow_dispatch)
+    try:
+        session.result_ready.connect(delivered.append)
+        session.open_paths([small_nirspec.association])
+        for upper in (0.002, 0.003, 0.004, 0.005):
+            session.set_parameters(flagfrac_upper=upper)
+        release.set()
+        session.wait()
+        # Every stale request was skipped or dropped: only the newest result was delivered.
+        assert [r.parameters.flagfrac_upper for r in delivered] == [0.005]
+        assert session.busy is False
+    finally:
+        session.close()
+
+
+def test_failures_are_reported_not_raised(small_nirspec, monkeypatch):
+    messages = []
+    later = []
+    # Deliveries run later, as on the GUI thread, not inside the worker's except block.
+    session = Session(dispatch=later.append)
+    session.failed.connect(messages.append)
+    session.open_paths([small_nirspec.association])
+    session.wait()
+    monkeypatch.setattr(session, "_compute", lambda snapshot: 1 / 0)
+    session.set_parameters(kernel_size=5)
+    session.wait()
+    for function in later:
+        function()
+    session.close()
+    assert messages and "ZeroDivisionError" in messages[0]
+    assert session.busy is False
