@@ -124,6 +124,7 @@ def run_product(
     output_file: str | None = None,
     *,
     extra_mask: np.ndarray | None = None,
+    dispaxis: int | str | None = "auto",
 ) -> ProductOutcome:
     """Process one product as ``BadpixSelfcalStep`` does and write its products.
 
@@ -138,7 +139,11 @@ def run_product(
     output_file : str, optional
         The stem of the product names, instead of the science file's.
     extra_mask : numpy.ndarray of bool, optional
-        Replaces the algorithm's flags when given (the window's final flags).
+        Flags to write instead of computing them (the window's, already computed with
+        the same parameters); the exposures are then only checked, not filtered again.
+    dispaxis : {"auto", 1, 2, None}
+        The dispersion axis: "auto" takes ``DISPAXIS`` from the science header, as jwst
+        does; the window may override it.
 
     Returns
     -------
@@ -156,7 +161,8 @@ def run_product(
         members, parameters, output_dir, output_file
     )
     science = read_exposure(members.science, "science")
-    dispaxis = science.dispaxis
+    if dispaxis == "auto":
+        dispaxis = science.dispaxis
     log.info(
         "Step badpix_selfcal running with science %s, %d background and %d selfcal "
         "exposure(s); kernel_size=%d flagfrac_lower=%g flagfrac_upper=%g",
@@ -178,21 +184,31 @@ def run_product(
         log.info("Saved model in %s", science_product)
         return ProductOutcome("SKIPPED", science_product, seconds=time.perf_counter() - started)
 
+    if extra_mask is not None and extra_mask.shape != science.shape:
+        raise InputError(
+            science.path, f"the flags are {extra_mask.shape}, the SCI {science.shape}",
+            "recompute the flags for this exposure",
+        )  # fmt: skip
     if dispaxis is None:
         log.warning(
             "DISPAXIS not found in %s: the median filter window will be %dx%d (two-dimensional).",
             science.name, parameters.kernel_size, parameters.kernel_size,
         )  # fmt: skip
-    # Exposures are read and folded into the minimum one at a time: only the running
-    # minimum is held, not every exposure.
+    limits = None
     exposures = itertools.chain([science], _read_others(members, science))
-    sci_arrays = (exposure.sci for exposure in exposures)
-    combined = combine(sci_arrays, science.detector).image
-    science.sci = None  # the products are written from the files, not from this copy
-    filtered = filter_combined(combined, parameters.kernel_size, dispaxis)
-    limits = filtered.thresholds(parameters.flagfrac_lower, parameters.flagfrac_upper)
-    mask = flag_mask(filtered.difference, limits) if extra_mask is None else extra_mask
-    del combined, filtered
+    if extra_mask is None:
+        # Exposures are read and folded into the minimum one at a time: only the running
+        # minimum is held, not every exposure.
+        combined = combine((exposure.sci for exposure in exposures), science.detector).image
+        science.sci = None  # the products are written from the files, not from this copy
+        filtered = filter_combined(combined, parameters.kernel_size, dispaxis)
+        limits = filtered.thresholds(parameters.flagfrac_lower, parameters.flagfrac_upper)
+        mask = flag_mask(filtered.difference, limits)
+        del combined, filtered
+    else:
+        for _ in exposures:  # still check that every exposure can be read and fits
+            pass
+        mask = extra_mask
     n_flagged = int(np.count_nonzero(mask))
     log.info("Number of new bad pixels flagged: %d", n_flagged)
     history = history_lines(parameters, dispaxis, n_flagged)

@@ -54,8 +54,9 @@ log = logging.getLogger(__name__)
 #: Dispersion-axis choices: "auto" (from DISPAXIS), 1, 2, or None (square window).
 DISPAXIS_CHOICES: tuple[Any, ...] = ("auto", 1, 2, None)
 
-#: Values of the overlay label image.
-LABEL_NONE, LABEL_LOW, LABEL_HIGH, LABEL_PREFLAGGED = 0, 1, 2, 3
+#: Values of the overlay label image, in order of precedence: where labels are pooled for
+#: display, the larger wins, so a flag is never hidden by a pre-existing DO_NOT_USE.
+LABEL_NONE, LABEL_PREFLAGGED, LABEL_LOW, LABEL_HIGH = 0, 1, 2, 3
 
 _ROLE_ORDER = {"science": 0, "background": 1, "selfcal": 2}
 

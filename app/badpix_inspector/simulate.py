@@ -24,6 +24,7 @@ import argparse
 import functools
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ __all__ = [
     "Defects",
     "SimulatedSet",
     "asdf_extension",
+    "demo_association",
     "main",
     "make_association",
     "simulate_exposure",
@@ -446,6 +448,35 @@ def make_association(
         defects=defects,
         cosmic_ray=cosmic,
     )
+
+
+def demo_association(folder: str | Path | None = None) -> Path:
+    """Return the demo MIRI MRS association, writing it first if it is not there yet.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path, optional
+        Where to keep it; default ``$XDG_CACHE_HOME/badpix-inspector/demo-<version>``
+        (``~/.cache/...``).
+
+    Returns
+    -------
+    pathlib.Path
+        The association (science, 1 background, 3 selfcals, MIRIFULONG).
+    """
+    from ._version import __version__
+
+    if folder is None:
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        folder = cache / "badpix-inspector" / f"demo-{__version__}"
+    folder = Path(folder)
+    done = folder / "complete"
+    association = folder / "jw01523-o003_mirifulong_spec2_asn.json"
+    if done.is_file() and association.is_file():
+        return association
+    made = make_association(folder, "MIRIFULONG", n_background=1, n_selfcal=3, seed=0)
+    done.write_text("written by badpix-inspector\n", encoding="utf-8")
+    return made.association
 
 
 def main(argv: Sequence[str] | None = None) -> int:

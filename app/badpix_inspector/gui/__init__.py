@@ -1,0 +1,109 @@
+"""The desktop inspector (PyQt6 + pyqtgraph) over the same core and writer as the command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyqtgraph as pg
+
+# Arrays are (row, column), as numpy and FITS have them: set once, before any item exists.
+pg.setConfigOptions(imageAxisOrder="row-major")
+
+from .main_window import MainWindow  # noqa: E402
+
+__all__ = ["MainWindow", "create_main_window", "main"]
+
+log = logging.getLogger(__name__)
+
+
+def create_main_window(
+    inputs: Sequence[str | Path] | None = None, demo: bool = False, *,
+    remember_settings: bool = True,
+) -> MainWindow:
+    """Build the inspector window without running the event loop.
+
+    Parameters
+    ----------
+    inputs : sequence of path, optional
+        FITS exposures and/or a spec2 association to open.
+    demo : bool
+        Open the synthetic MIRI MRS association (written to a cache folder once).
+    remember_settings : bool
+        Save the last folder, geometry and display choices for the next run.
+
+    Returns
+    -------
+    MainWindow
+        The window, not yet shown. A QApplication must exist.
+    """
+    window = MainWindow(remember_settings=remember_settings)
+    if demo:
+        window.open_demo()
+    if inputs:
+        window.open_paths(inputs)
+    return window
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 1280x800, not {text!r}") from None
+    return width, height
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``badpix-inspector``; return the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="badpix-inspector",
+        description="Tune and check JWST's badpix_selfcal step on MIRI MRS / NIRSpec IFU data.",
+    )
+    parser.add_argument("inputs", nargs="*", metavar="FILE",
+                        help="FITS exposures and/or a calwebb_spec2 association")
+    parser.add_argument("--demo", action="store_true",
+                        help="open a synthetic MIRI MRS association")
+    parser.add_argument("--screenshot", metavar="PNG", type=Path,
+                        help="save the window once the first result is shown, then exit")
+    parser.add_argument("--size", metavar="WxH", type=_size,
+                        help="window size, e.g. 1280x800 (default: the last one used)")
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    from PyQt6.QtCore import QTimer
+    from PyQt6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("badpix-inspector")
+    # A scripted run (--screenshot) leaves the user's settings alone.
+    window = create_main_window(arguments.inputs, demo=arguments.demo,
+                                remember_settings=arguments.screenshot is None)
+    if arguments.size:
+        window.resize(*arguments.size)
+    window.show()
+    if arguments.screenshot is None:
+        return app.exec()
+
+    status = {"code": 1}
+
+    def saved(ok: bool) -> None:
+        if ok:
+            status["code"] = 0
+            print(arguments.screenshot)
+        else:
+            print(f"badpix-inspector: error: cannot write {arguments.screenshot}", file=sys.stderr)
+        window.close()
+        app.quit()
+
+    def too_slow() -> None:
+        print("badpix-inspector: error: no result within 120 s; no screenshot", file=sys.stderr)
+        window.close()
+        app.exit(1)
+
+    window.grab_after_first_result(arguments.screenshot, saved)
+    QTimer.singleShot(120_000, too_slow)
+    app.exec()
+    return status["code"]

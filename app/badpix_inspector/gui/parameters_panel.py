@@ -1,0 +1,195 @@
+"""The parameters dock: kernel size, flag fractions, dispersion axis, force_single."""
+
+from __future__ import annotations
+
+import math
+
+from PyQt6.QtCore import QSignalBlocker, Qt
+from PyQt6.QtGui import QValidator
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core import PARAMETER_SPECS, ParameterError
+from ..session import Session
+
+__all__ = ["FRACTION_MAX", "FRACTION_MIN", "KERNEL_MAX", "OddSpinBox", "ParametersPanel"]
+
+KERNEL_MAX = 151
+FRACTION_MIN, FRACTION_MAX = 1e-5, 0.5
+_SLIDER_STEPS = 1000  # positions of a fraction slider, evenly spaced in log10
+
+
+def fraction_to_slider(value: float) -> int:
+    """Return the log-scale slider position for a flag fraction (0 sits at the left end)."""
+    value = min(max(value, FRACTION_MIN), FRACTION_MAX)
+    span = math.log10(FRACTION_MAX) - math.log10(FRACTION_MIN)
+    return round((math.log10(value) - math.log10(FRACTION_MIN)) / span * _SLIDER_STEPS)
+
+
+def slider_to_fraction(position: int) -> float:
+    """Return the flag fraction at a slider position, rounded to 3 significant digits."""
+    span = math.log10(FRACTION_MAX) - math.log10(FRACTION_MIN)
+    value = 10 ** (math.log10(FRACTION_MIN) + position / _SLIDER_STEPS * span)
+    return float(f"{min(value, FRACTION_MAX):.3g}")
+
+
+class OddSpinBox(QSpinBox):
+    """A spin box that holds odd integers only: steps of 2, even entries rounded up."""
+
+    def __init__(self, parent: QWidget | None = None, **properties) -> None:
+        super().__init__(parent, **properties)
+        self.setSingleStep(2)
+
+    def validate(self, text: str, position: int):  # noqa: D102 (Qt's hook)
+        state, text, position = super().validate(text, position)
+        if state == QValidator.State.Acceptable and int(text or 0) % 2 == 0:
+            state = QValidator.State.Intermediate
+        return state, text, position
+
+    def fixup(self, text: str) -> str:  # noqa: D102 (Qt's hook)
+        try:
+            value = int(text)
+        except ValueError:
+            return text
+        return str(min(value + 1 if value % 2 == 0 else value, self.maximum()))
+
+
+class ParametersPanel(QWidget):
+    """Controls for the step's parameters, kept in step with a `Session` both ways."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+
+        self.kernel_slider = QSlider(Qt.Orientation.Horizontal, objectName="kernel_slider")
+        self.kernel_slider.setRange(0, (KERNEL_MAX - 1) // 2)  # position p -> size 2p + 1
+        self.kernel_size = OddSpinBox(objectName="kernel_size")
+        self.kernel_size.setRange(1, KERNEL_MAX)
+        self.kernel_size.setToolTip(PARAMETER_SPECS["kernel_size"].help + " ([ and ] step it)")
+
+        self.lower_slider, self.flagfrac_lower = self._fraction_controls("flagfrac_lower")
+        self.upper_slider, self.flagfrac_upper = self._fraction_controls("flagfrac_upper")
+
+        self.dispaxis = QComboBox(objectName="dispaxis")
+        self.dispaxis.setToolTip("Direction of the median filter window")
+        self._dispaxis_choices = ["auto", 1, 2, None]
+        self.force_single = QCheckBox("force_single", objectName="force_single")
+        self.force_single.setToolTip(PARAMETER_SPECS["force_single"].help)
+        self.defaults = QPushButton("Pipeline defaults", objectName="defaults")
+        self.defaults.setToolTip("kernel_size 15, flag fractions 0.001, axis from DISPAXIS")
+        self.message = QLabel(objectName="parameters_message")
+        self.message.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("kernel_size", self._pair(self.kernel_slider, self.kernel_size))
+        form.addRow("flagfrac_lower", self._pair(self.lower_slider, self.flagfrac_lower))
+        form.addRow("flagfrac_upper", self._pair(self.upper_slider, self.flagfrac_upper))
+        form.addRow("dispersion axis", self.dispaxis)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        row = QHBoxLayout()
+        row.addWidget(self.force_single)
+        row.addStretch(1)
+        row.addWidget(self.defaults)
+        layout.addLayout(row)
+        layout.addWidget(self.message)
+        layout.addStretch(1)
+
+        self.kernel_slider.valueChanged.connect(lambda p: self._set(kernel_size=2 * p + 1))
+        self.kernel_size.valueChanged.connect(self._kernel_typed)
+        self.lower_slider.valueChanged.connect(
+            lambda p: self._set(flagfrac_lower=slider_to_fraction(p)))
+        self.upper_slider.valueChanged.connect(
+            lambda p: self._set(flagfrac_upper=slider_to_fraction(p)))
+        self.flagfrac_lower.valueChanged.connect(lambda v: self._set(flagfrac_lower=v))
+        self.flagfrac_upper.valueChanged.connect(lambda v: self._set(flagfrac_upper=v))
+        self.dispaxis.currentIndexChanged.connect(self._dispaxis_chosen)
+        self.force_single.toggled.connect(lambda on: self._set(force_single=on))
+        self.defaults.clicked.connect(session.reset_parameters)
+        session.parameters_changed.connect(self.update_from_session)
+        session.exposures_changed.connect(self.update_from_session)
+        self.update_from_session()
+
+    def _fraction_controls(self, name: str) -> tuple[QSlider, QDoubleSpinBox]:
+        slider = QSlider(Qt.Orientation.Horizontal, objectName=f"{name}_slider")
+        slider.setRange(0, _SLIDER_STEPS)
+        slider.setToolTip(f"{name} on a log scale, {FRACTION_MIN:g} to {FRACTION_MAX:g}")
+        spin = QDoubleSpinBox(objectName=name)
+        spin.setDecimals(6)
+        spin.setRange(0.0, FRACTION_MAX)
+        spin.setSingleStep(0.0005)
+        spin.setToolTip(PARAMETER_SPECS[name].help + " (exact value)")
+        spin.setKeyboardTracking(False)  # typing "0.002" must not pass through 0.0 and 0.00
+        return slider, spin
+
+    @staticmethod
+    def _pair(slider: QSlider, spin: QWidget) -> QWidget:
+        holder = QWidget()
+        layout = QHBoxLayout(holder)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(slider, 1)
+        layout.addWidget(spin)
+        return holder
+
+    def _kernel_typed(self, value: int) -> None:
+        if value % 2 == 1:
+            self._set(kernel_size=value)
+
+    def _dispaxis_chosen(self, index: int) -> None:
+        if 0 <= index < len(self._dispaxis_choices):
+            self.session.set_dispaxis_choice(self._dispaxis_choices[index])
+
+    def _set(self, **changes) -> None:
+        try:
+            self.session.set_parameters(**changes)
+        except ParameterError as error:
+            self.message.setText(str(error))
+            self.update_from_session()
+        else:
+            self.message.clear()
+
+    def step_kernel(self, steps: int) -> None:
+        """Change the kernel size by ``steps`` odd sizes (keyboard [ and ])."""
+        size = self.session.parameters.kernel_size + 2 * steps
+        self._set(kernel_size=min(max(size, 1), KERNEL_MAX))
+
+    def update_from_session(self) -> None:
+        """Show the session's values, without echoing them back to it."""
+        parameters = self.session.parameters
+        widgets = (self.kernel_slider, self.kernel_size, self.lower_slider, self.flagfrac_lower,
+                   self.upper_slider, self.flagfrac_upper, self.dispaxis, self.force_single)
+        blockers = [QSignalBlocker(widget) for widget in widgets]
+        self.kernel_size.setValue(parameters.kernel_size)
+        self.kernel_slider.setValue((parameters.kernel_size - 1) // 2)
+        self.flagfrac_lower.setValue(parameters.flagfrac_lower)
+        self.lower_slider.setValue(fraction_to_slider(parameters.flagfrac_lower))
+        self.flagfrac_upper.setValue(parameters.flagfrac_upper)
+        self.upper_slider.setValue(fraction_to_slider(parameters.flagfrac_upper))
+        self.force_single.setChecked(parameters.force_single)
+        file_axis = self.session.file_dispaxis
+        labels = [
+            f"automatic (DISPAXIS={file_axis})" if file_axis else "automatic (no DISPAXIS: 2-D)",
+            "1: along columns (x)", "2: along rows (y)", "2-D square window",
+        ]  # fmt: skip
+        if self.dispaxis.count() != len(labels):
+            self.dispaxis.clear()
+            self.dispaxis.addItems(labels)
+        for index, label in enumerate(labels):
+            self.dispaxis.setItemText(index, label)
+        choice = self.session.dispaxis_choice
+        self.dispaxis.setCurrentIndex(
+            next(i for i, c in enumerate(self._dispaxis_choices) if c == choice and
+                 type(c) is type(choice))
+        )  # fmt: skip
+        del blockers
