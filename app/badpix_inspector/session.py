@@ -47,6 +47,7 @@ __all__ = [
     "FlagStatistics",
     "Session",
     "SessionResult",
+    "robust_sigma_sorted",
 ]
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,7 @@ class _Derived:
 
     source_index: tuple[Any, np.ndarray] | None = None
     sigma: tuple[Any, float] | None = None
+    preflagged: tuple[Any, np.ndarray, np.ndarray] | None = None
 
 
 class Session:
@@ -468,14 +470,10 @@ class Session:
         low = filtered.difference < limits.low
         high = filtered.difference > limits.high
         flags = low | high
-        preflagged = (
-            (science.dq & DO_NOT_USE) != 0 if science.dq is not None
-            else np.zeros(flags.shape, dtype=bool)
-        )  # fmt: skip
-        labels = np.zeros(flags.shape, dtype=np.uint8)
-        labels[preflagged] = LABEL_PREFLAGGED
-        labels[low] = LABEL_LOW
-        labels[high] = LABEL_HIGH
+        preflagged, labels = self._preflagged(science)
+        # Label precedence by value: high (3) over low (2) over DO_NOT_USE before (1).
+        labels = np.maximum(labels, low.view(np.uint8) * np.uint8(LABEL_LOW))
+        np.maximum(labels, high.view(np.uint8) * np.uint8(LABEL_HIGH), out=labels)
         n_low, n_high = filtered.count_beyond(limits)
         statistics = FlagStatistics(
             n_low=n_low, n_high=n_high, n_total=n_low + n_high, n_finite=sorted_finite.size,
@@ -499,27 +497,93 @@ class Session:
             seconds=time.perf_counter() - started, **base,
         )  # fmt: skip
 
+    def _preflagged(self, science: Exposure) -> tuple[np.ndarray, np.ndarray]:
+        """Science pixels already DO_NOT_USE, as a mask and as a label image (cached)."""
+        cached = self._derived.preflagged
+        if cached is None or cached[0] is not science:
+            shape = science.sci.shape
+            mask = (
+                (science.dq & DO_NOT_USE) != 0 if science.dq is not None
+                else np.zeros(shape, dtype=bool)
+            )  # fmt: skip
+            cached = (science, mask, mask.view(np.uint8) * np.uint8(LABEL_PREFLAGGED))
+            self._derived.preflagged = cached
+        return cached[1], cached[2]
+
     def _robust_sigma(self, filtered: Filtered) -> float:
         cached = self._derived.sigma
         if cached is None or cached[0] is not filtered:
-            values = filtered.sorted_finite
-            sigma = float("nan")
-            if values.size:
-                middle = (values.size - 1) // 2, values.size // 2
-                median = 0.5 * (float(values[middle[0]]) + float(values[middle[1]]))
-                sigma = 1.4826 * float(np.median(np.abs(values - median)))
-            cached = (filtered, sigma)
+            cached = (filtered, robust_sigma_sorted(filtered.sorted_finite))
             self._derived.sigma = cached
         return cached[1]
+
+
+def _kth_distance(values: np.ndarray, centre: float, split: int, k: int) -> float:
+    """Return the k-th smallest (0-based) of ``|values - centre|`` for sorted ``values``.
+
+    ``values[:split]`` lie below ``centre`` and ``values[split:]`` at or above it, so the
+    distances form two ascending runs, ``centre - values[split-1::-1]`` and
+    ``values[split:] - centre``: the k-th smallest of both is found by bisecting on how
+    many come from the first run, without building either.
+    """
+    below, above = split, values.size - split
+
+    def near(j: int) -> float:  # j-th smallest distance below the centre
+        return centre - float(values[split - 1 - j])
+
+    def far(j: int) -> float:  # j-th smallest distance above it
+        return float(values[split + j]) - centre
+
+    low, high = max(0, k + 1 - above), min(k + 1, below)
+    while low < high:  # take `taken` from below and k + 1 - taken from above
+        taken = (low + high) // 2
+        if far(k - taken) > near(taken):
+            low = taken + 1
+        else:
+            high = taken
+    taken = low
+    candidates = []
+    if taken > 0:
+        candidates.append(near(taken - 1))
+    if k + 1 - taken > 0:
+        candidates.append(far(k - taken))
+    return max(candidates)
+
+
+def robust_sigma_sorted(values: np.ndarray) -> float:
+    """Return 1.4826 x the median absolute deviation of sorted finite ``values``.
+
+    Equal to ``1.4826 * np.median(np.abs(values - np.median(values)))`` (in float64),
+    in O(log n) instead of two passes over the data; NaN for an empty array.
+    """
+    size = values.size
+    if size == 0:
+        return float("nan")
+    middle = (size - 1) // 2, size // 2
+    centre = 0.5 * (float(values[middle[0]]) + float(values[middle[1]]))
+    split = int(np.searchsorted(values, centre, side="left"))
+    low = _kth_distance(values, centre, split, middle[0])
+    high = _kth_distance(values, centre, split, middle[1])
+    return 1.4826 * 0.5 * (low + high)
 
 
 def _count_edge_flags(flags: np.ndarray, half: int, dispaxis: int | None) -> int:
     """Count flags within ``half`` pixels of the edges the filter window runs into."""
     if half == 0:
         return 0
-    edge = np.zeros(flags.shape, dtype=bool)
-    if dispaxis in (2, None):
-        edge[:half, :] = edge[-half:, :] = True
-    if dispaxis in (1, None):
-        edge[:, :half] = edge[:, -half:] = True
-    return int(np.count_nonzero(flags & edge))
+    rows, columns = flags.shape
+    if rows <= 2 * half or columns <= 2 * half:  # the bands overlap: count through a mask
+        edge = np.zeros(flags.shape, dtype=bool)
+        if dispaxis in (2, None):
+            edge[:half, :] = edge[-half:, :] = True
+        if dispaxis in (1, None):
+            edge[:, :half] = edge[:, -half:] = True
+        return int(np.count_nonzero(flags & edge))
+    count = 0
+    if dispaxis in (2, None):  # the window runs along rows: top and bottom bands
+        count += int(np.count_nonzero(flags[:half])) + int(np.count_nonzero(flags[-half:]))
+    if dispaxis in (1, None):  # along columns: left and right bands (corners counted once)
+        middle = slice(half, rows - half) if dispaxis is None else slice(None)
+        count += int(np.count_nonzero(flags[middle, :half]))
+        count += int(np.count_nonzero(flags[middle, -half:]))
+    return count

@@ -1,0 +1,245 @@
+"""The inspector window, driven as a user would (pytest-qt, offscreen)."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+pytest.importorskip("PyQt6")
+
+from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PyQt6.QtGui import QDropEvent
+from PyQt6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSlider, QSpinBox
+
+from badpix_inspector.cli import main as command
+from badpix_inspector.gui import create_main_window
+from badpix_inspector.gui.image_panels import pool_labels
+from badpix_inspector.gui.parameters_panel import (
+    OddSpinBox,
+    fraction_to_slider,
+    slider_to_fraction,
+)
+from badpix_inspector.io import read_parameter_file
+
+
+def wait_for_result(qtbot, window, timeout=20_000):
+    """Wait until the newest request's result is shown."""
+    qtbot.waitUntil(lambda: not window.session.busy and window.session.result is not None,
+                    timeout=timeout)
+    return window.session.result
+
+
+@pytest.fixture
+def window(qtbot, settings_dir, small_nirspec):
+    made = create_main_window([small_nirspec.association])
+    qtbot.addWidget(made)
+    made.show()
+    wait_for_result(qtbot, made)
+    yield made
+    made.close()
+
+
+def spin(window, name, kind=QSpinBox):
+    return window.findChild(kind, name)
+
+
+def test_object_names_and_first_result(window):
+    result = window.session.result
+    assert result.status == "complete"
+    assert spin(window, "kernel_size").value() == 15
+    assert spin(window, "flagfrac_lower", QDoubleSpinBox).value() == 0.001
+    assert spin(window, "flagfrac_upper", QDoubleSpinBox).value() == 0.001
+    count = window.findChild(QLabel, "flag_count")
+    assert count.text().replace(",", "") == str(result.statistics.n_total)
+
+
+def test_controls_drive_the_model(qtbot, window):
+    spin(window, "kernel_size").setValue(9)
+    assert window.session.parameters.kernel_size == 9
+    spin(window, "flagfrac_upper", QDoubleSpinBox).setValue(0.0125)
+    assert window.session.parameters.flagfrac_upper == 0.0125
+    window.findChild(QSlider, "flagfrac_lower_slider").setValue(fraction_to_slider(0.002))
+    assert window.session.parameters.flagfrac_lower == pytest.approx(0.002, rel=1e-2)
+    window.findChild(QSlider, "kernel_slider").setValue(10)
+    assert window.session.parameters.kernel_size == 21
+    window.findChild(QComboBox, "dispaxis").setCurrentIndex(3)
+    assert window.session.dispaxis_choice is None and window.session.dispaxis is None
+    window.parameters.force_single.setChecked(True)
+    assert window.session.parameters.force_single is True
+    qtbot.mouseClick(window.parameters.defaults, Qt.MouseButton.LeftButton)
+    assert window.session.parameters.kernel_size == 15
+    assert window.session.dispaxis_choice == "auto" and window.session.dispaxis == 1
+    result = wait_for_result(qtbot, window)
+    assert result.parameters.kernel_size == 15
+
+
+def test_model_drives_the_controls(window):
+    window.session.set_parameters(kernel_size=7, flagfrac_lower=0.02, flagfrac_upper=0.3)
+    assert spin(window, "kernel_size").value() == 7
+    assert window.findChild(QSlider, "kernel_slider").value() == 3
+    assert spin(window, "flagfrac_lower", QDoubleSpinBox).value() == 0.02
+    assert window.findChild(QSlider, "flagfrac_lower_slider").value() == fraction_to_slider(0.02)
+    assert spin(window, "flagfrac_upper", QDoubleSpinBox).value() == 0.3
+    window.session.set_dispaxis_choice(2)
+    assert window.findChild(QComboBox, "dispaxis").currentIndex() == 2
+    window.session.set_parameters(force_single=True)
+    assert window.parameters.force_single.isChecked()
+    # The model was not changed back by the widgets' echo.
+    assert window.session.parameters.kernel_size == 7
+    assert window.session.parameters.flagfrac_lower == 0.02
+
+
+def test_a_fraction_change_updates_counts_and_overlay_a_kernel_change_the_images(qtbot, window):
+    first = window.session.result
+    panels = window.grid.panels
+    window.session.set_parameters(flagfrac_upper=0.01)
+    second = wait_for_result(qtbot, window)
+    assert second.statistics.n_high > first.statistics.n_high
+    count = window.findChild(QLabel, "flag_count").text().replace(",", "")
+    assert count == str(second.statistics.n_total)
+    assert panels["smoothed"].data is first.smoothed  # the filtered image was reused
+    assert np.array_equal(window.grid._labels, second.labels)
+    window.session.set_parameters(kernel_size=5)
+    third = wait_for_result(qtbot, window)
+    assert panels["smoothed"].data is third.smoothed is not first.smoothed
+    assert panels["difference"].data is third.difference
+    assert panels["combined"].data is first.combined
+
+
+def test_role_edit_recomputes(qtbot, window):
+    first = window.session.result
+    role = window.exposures.table.cellWidget(1, 1)
+    assert role.currentText() == "background"
+    role.setCurrentText("ignored")
+    assert window.session.entries[1].role == "ignored"
+    result = wait_for_result(qtbot, window)
+    assert result.combined is not first.combined
+    assert [entry.role for entry in result.used] == ["science", "selfcal", "selfcal"]
+
+
+def test_saved_product_equals_the_commands(qtbot, window, small_nirspec, tmp_path):
+    window.session.set_parameters(kernel_size=7, flagfrac_upper=0.005, save_flagged_bkg=True)
+    wait_for_result(qtbot, window)
+    written = window.save_products(tmp_path / "window")
+    assert [path.name for path in written] == [
+        "jw01523003001_03102_00001_nrs1_badpix_selfcal.fits",
+        "jw01523003001_03102_00001_nrs1_badpix_selfcal_bkg_0.fits",
+    ]
+    assert command([str(small_nirspec.association), "--output_dir", str(tmp_path / "cli"),
+                    "--kernel_size", "7", "--flagfrac_upper", "0.005", "--save_flagged_bkg",
+                    "-q"]) == 0
+    for path in written:
+        with fits.open(path) as ours, fits.open(tmp_path / "cli" / path.name) as theirs:
+            for name in ("SCI", "ERR", "DQ", "VAR_POISSON", "VAR_RNOISE"):
+                assert np.array_equal(ours[name].data, theirs[name].data, equal_nan=True)
+            assert ours[0].header["S_BPXSLF"] == "COMPLETE"
+
+
+def test_export_parameters_and_strun_line(window, tmp_path):
+    window.session.set_parameters(kernel_size=11, flagfrac_lower=0.003)
+    path = window.export_parameters(tmp_path / "tuned.asdf")
+    assert read_parameter_file(path) == window.session.parameters
+    line = window.copy_strun()
+    assert line.startswith("strun calwebb_spec2 ")
+    assert "--steps.badpix_selfcal.kernel_size=11" in line
+    assert "--steps.badpix_selfcal.flagfrac_lower=0.003" in line
+    assert "--steps.badpix_selfcal.skip=False" in line
+
+
+def test_cursor_readout(window):
+    result = window.session.result
+    row, column = np.argwhere(result.flags)[0]
+    text = window.describe_pixel(int(column), int(row))
+    assert f"x={column} y={row}" in text
+    assert f"combined={result.combined[row, column]:.5g}" in text
+    assert f"diff={result.difference[row, column]:.5g}" in text
+    assert "FLAGGED" in text and "min from jw" in text
+    dq_row, dq_column = np.argwhere(result.science_dq & 1)[0]
+    assert "DO_NOT_USE" in window.describe_pixel(int(dq_column), int(dq_row))
+    assert "outside" in window.describe_pixel(-5, 3)
+
+
+def test_drag_and_drop_opens_files(qtbot, settings_dir, small_nirspec):
+    window = create_main_window()
+    qtbot.addWidget(window)
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(p)) for p in (small_nirspec.science,
+                                                        small_nirspec.selfcals[0])])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, data,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert [entry.role for entry in window.session.entries] == ["science", "selfcal"]
+    assert wait_for_result(qtbot, window).status == "complete"
+    window.close()
+
+
+def test_a_bad_file_is_reported_and_the_window_keeps_working(qtbot, window, tmp_path):
+    bad = tmp_path / "broken_rate.fits"
+    bad.write_text("not FITS")
+    before = len(window.session.entries)
+    assert window.open_paths([bad]) is False
+    assert len(window.session.entries) == before
+    assert "broken_rate.fits" in window.statusBar().currentMessage()
+    window.session.set_parameters(kernel_size=3)
+    assert wait_for_result(qtbot, window).parameters.kernel_size == 3
+
+
+def test_save_to_an_unwritable_folder_is_reported(window, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert window.save_products(blocker / "sub") == []
+    assert "cannot be written" in window.statusBar().currentMessage()
+
+
+def test_settings_persist(qtbot, settings_dir, small_nirspec):
+    first = create_main_window()
+    qtbot.addWidget(first)
+    first.colormap.setCurrentText("viridis")
+    first.grid.panels["difference"].stretch.setCurrentText("asinh")
+    first.close()
+    second = create_main_window()
+    qtbot.addWidget(second)
+    assert second.colormap.currentText() == "viridis"
+    assert second.grid.panels["difference"].stretch.currentText() == "asinh"
+    second.close()
+
+
+def test_odd_spin_box_and_log_slider():
+    box = OddSpinBox()
+    box.setRange(1, 151)
+    assert box.fixup("14") == "15"
+    assert box.validate("14", 2)[0].name == "Intermediate"
+    assert box.validate("15", 2)[0].name == "Acceptable"
+    assert slider_to_fraction(0) == 1e-5 and slider_to_fraction(1000) == 0.5
+    assert fraction_to_slider(0.0) == 0 and fraction_to_slider(0.5) == 1000
+
+
+def test_pool_labels_keeps_every_flag():
+    labels = np.zeros((5, 7), dtype=np.uint8)
+    labels[0, 0], labels[4, 6], labels[2, 3] = 3, 2, 1
+    pooled = pool_labels(labels, 2)
+    assert pooled.shape == (3, 4)
+    assert pooled[0, 0] == 3 and pooled[2, 3] == 2 and pooled[1, 1] == 1
+    assert pool_labels(labels, 1) is labels
+
+
+def test_screenshot_option(tmp_path):
+    shot = tmp_path / "shot.png"
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+                   "XDG_CACHE_HOME": str(tmp_path / "cache"),
+                   "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from badpix_inspector.gui import main; "
+         "sys.exit(main(sys.argv[1:]))", "--demo", "--size", "1280x800", "--screenshot",
+         str(shot)],
+        capture_output=True, text=True, env=environment, stdin=subprocess.DEVNULL, timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    from PyQt6.QtGui import QImage
+
+    image = QImage(str(shot))
+    assert (image.width(), image.height()) == (1280, 800)
+    assert not (tmp_path / "config" / "badpix-inspector").exists()  # settings left alone
