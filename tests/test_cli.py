@@ -235,3 +235,33 @@ def test_console_script_runs_as_a_process(small_copy, tmp_path):
     ).stdout
     for option in ("--flagfrac_lower", "--kernel_size", "--save_flagged_bkg", "--output_dir"):
         assert option in help_text
+
+
+def test_edits_file_overrules_the_algorithm(small_copy, tmp_path, capsys):
+    from badpix_inspector.io import write_edits
+
+    _, asn = small_copy
+    assert run(capsys, asn, "--output_dir", tmp_path / "plain", "-q")[0] == 0
+    (plain,) = (tmp_path / "plain").glob("*.fits")
+    algorithm = (fits.getdata(plain, "DQ") & (1 << 30)) != 0
+    flagged_pixel = np.argwhere(algorithm)[0].tolist()
+    clean_pixel = np.argwhere(~algorithm)[0].tolist()
+    edits = write_edits(tmp_path / "edits.json", {
+        "shape": list(algorithm.shape), "forced_bad": [clean_pixel],
+        "forced_good": [flagged_pixel]})
+    status, _, err = run(capsys, asn, "--output_dir", tmp_path / "edited", "--edits", edits)
+    assert status == 0 and "1 forced bad, 1 forced good" in err
+    (edited,) = (tmp_path / "edited").glob("*.fits")
+    final = (fits.getdata(edited, "DQ") & (1 << 30)) != 0
+    expected = algorithm.copy()
+    expected[tuple(clean_pixel)] = True
+    expected[tuple(flagged_pixel)] = False
+    np.testing.assert_array_equal(final, expected)
+    assert "manual edits: 1 pixels forced bad" in str(fits.getheader(edited)["HISTORY"])
+    # Edits for another detector are refused in one line, and nothing is written.
+    wrong = write_edits(tmp_path / "wrong.json", {"shape": [5, 5], "forced_bad": [[4, 4]],
+                                                 "forced_good": []})
+    status, _, err = run(capsys, asn, "--output_dir", tmp_path / "wrong", "--edits", wrong,
+                         "-q")
+    assert status == 1 and "the edits are for 5x5 pixels" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "wrong").exists()

@@ -85,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="stem of the product names (default: the science file's, without its suffix)",
     )  # fmt: skip
     parser.add_argument(
+        "--edits", type=Path, metavar="FILE.json",
+        help="hand edits saved by badpix-inspector: pixels forced bad or good on top of the "
+        "algorithm's flags",
+    )  # fmt: skip
+    parser.add_argument(
         "--save-parameters", "--save_parameters", dest="save_parameters", type=Path,
         metavar="FILE.asdf",
         help="also write the parameters as a jwst parameter file (for strun or stpipe)",
@@ -134,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(arguments.verbose, arguments.quiet)
 
     # Imported here so that --help and usage errors answer at once.
-    from .io import InputError, collect_inputs, write_parameter_file
+    from .io import InputError, collect_inputs, read_edits, write_parameter_file
     from .process import run_product
 
     try:
@@ -144,11 +149,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"--output_file names one product, but {arguments.input} has {len(products)}; "
                 "leave it out"
             )
+        edits = None if arguments.edits is None else read_edits(arguments.edits)
+        if edits is not None and len(products) > 1:
+            parser.error(f"--edits is for one exposure, but {arguments.input} has "
+                         f"{len(products)} products")
         if arguments.save_parameters is not None:
             written = write_parameter_file(arguments.save_parameters, parameters)
             log.info("Saved parameters in %s", written)
         for members in products:
-            run_product(members, parameters, arguments.output_dir, arguments.output_file)
+            run_product(members, parameters, arguments.output_dir, arguments.output_file,
+                        edits=edits)
     except InputError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_DATA_ERROR

@@ -16,13 +16,22 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .core import SelfcalParameters, Thresholds, combine, filter_combined, flag_mask
+from .core import (
+    SelfcalParameters,
+    Thresholds,
+    combine,
+    filter_combined,
+    final_flags,
+    flag_mask,
+)
 from .io import (
+    EditLists,
     Exposure,
     InputError,
     ProductMembers,
     check_output_folder,
     check_outputs,
+    make_output_folder,
     output_stem,
     product_paths,
     read_exposure,
@@ -84,6 +93,26 @@ def _read_others(members: ProductMembers, science: Exposure) -> Iterator[Exposur
         yield exposure
 
 
+def _edit_masks(edits: EditLists, science: Path, shape: tuple[int, int]):
+    """Turn edit pixel lists into masks of the science shape, refusing edits that do not fit."""
+    if edits.shape is not None and tuple(edits.shape) != tuple(shape):
+        raise InputError(science, f"the edits are for {edits.shape[0]}x{edits.shape[1]} pixels, "
+                         f"this science exposure has {shape[0]}x{shape[1]}",
+                         "use the edits made for this exposure")
+    masks = []
+    for pixels, name in zip(edits[:2], ("forced bad", "forced good"), strict=True):
+        pixels = np.asarray(pixels, dtype=np.int64).reshape(-1, 2)
+        rows, columns = shape
+        outside = (pixels < 0).any(axis=1) | (pixels[:, 0] >= rows) | (pixels[:, 1] >= columns)
+        if outside.any():
+            raise InputError(science, f"a {name} edit lies outside the {rows}x{columns} "
+                             "detector", "use the edits made for this exposure")
+        mask = np.zeros(shape, dtype=bool)
+        mask[pixels[:, 0], pixels[:, 1]] = True
+        masks.append(mask)
+    return masks[0], masks[1]
+
+
 def _shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(str(size) for size in shape)
 
@@ -125,6 +154,7 @@ def run_product(
     *,
     extra_mask: np.ndarray | None = None,
     dispaxis: int | str | None = "auto",
+    edits: EditLists | None = None,
 ) -> ProductOutcome:
     """Process one product as ``BadpixSelfcalStep`` does and write its products.
 
@@ -144,6 +174,10 @@ def run_product(
     dispaxis : {"auto", 1, 2, None}
         The dispersion axis: "auto" takes ``DISPAXIS`` from the science header, as jwst
         does; the window may override it.
+    edits : EditLists, optional
+        Hand edits: the forced-bad and forced-good pixels as ``[row, column]`` lists
+        (N x 2), and the detector shape they were made for. The flags written are
+        ``(algorithm | forced bad) & ~forced good``.
 
     Returns
     -------
@@ -161,6 +195,7 @@ def run_product(
         members, parameters, output_dir, output_file
     )
     science = read_exposure(members.science, "science")
+    shape = science.shape
     if dispaxis == "auto":
         dispaxis = science.dispaxis
     log.info(
@@ -177,6 +212,7 @@ def run_product(
             "To force self-calibration with the science exposure alone (generally not "
             "recommended), pass --force_single."
         )
+        make_output_folder(output_dir)
         write_product(
             science.path, science_product, None, "SKIPPED",
             history_lines(parameters, dispaxis, None),
@@ -184,9 +220,9 @@ def run_product(
         log.info("Saved model in %s", science_product)
         return ProductOutcome("SKIPPED", science_product, seconds=time.perf_counter() - started)
 
-    if extra_mask is not None and extra_mask.shape != science.shape:
+    if extra_mask is not None and extra_mask.shape != shape:
         raise InputError(
-            science.path, f"the flags are {extra_mask.shape}, the SCI {science.shape}",
+            science.path, f"the flags are {extra_mask.shape}, the SCI {shape}",
             "recompute the flags for this exposure",
         )  # fmt: skip
     if dispaxis is None:
@@ -212,6 +248,16 @@ def run_product(
     n_flagged = int(np.count_nonzero(mask))
     log.info("Number of new bad pixels flagged: %d", n_flagged)
     history = history_lines(parameters, dispaxis, n_flagged)
+    if edits is not None:
+        forced_bad, forced_good = _edit_masks(edits, science.path, shape)
+        mask = final_flags(mask, forced_bad, forced_good)
+        history.append(
+            f"manual edits: {int(forced_bad.sum())} pixels forced bad, "
+            f"{int(forced_good.sum())} forced good; {int(mask.sum())} flagged in the end"
+        )
+        log.info("Manual edits: %d forced bad, %d forced good; %d flagged in the end",
+                 int(forced_bad.sum()), int(forced_good.sum()), int(mask.sum()))
+    make_output_folder(output_dir)
     write_product(science.path, science_product, mask, "COMPLETE", history)
     log.info("Saved model in %s", science_product)
     for source, destination in zip(members.backgrounds, background_products, strict=False):

@@ -22,10 +22,14 @@ import numpy as np
 
 from .core import (
     DO_NOT_USE,
+    FORCED_BAD,
+    FORCED_GOOD,
     Filtered,
+    ManualEdits,
     SelfcalParameters,
     SelfcalStages,
     Thresholds,
+    final_flags,
     validate_dispaxis,
 )
 from .io import (
@@ -39,6 +43,8 @@ from .io import (
 
 __all__ = [
     "DISPAXIS_CHOICES",
+    "LABEL_FORCED_BAD",
+    "LABEL_FORCED_GOOD",
     "LABEL_HIGH",
     "LABEL_LOW",
     "LABEL_PREFLAGGED",
@@ -56,8 +62,10 @@ log = logging.getLogger(__name__)
 DISPAXIS_CHOICES: tuple[Any, ...] = ("auto", 1, 2, None)
 
 #: Values of the overlay label image, in order of precedence: where labels are pooled for
-#: display, the larger wins, so a flag is never hidden by a pre-existing DO_NOT_USE.
+#: display, the larger wins, so a flag is never hidden by a pre-existing DO_NOT_USE, and a
+#: hand edit is never hidden by the algorithm's flags.
 LABEL_NONE, LABEL_PREFLAGGED, LABEL_LOW, LABEL_HIGH = 0, 1, 2, 3
+LABEL_FORCED_BAD, LABEL_FORCED_GOOD = 4, 5
 
 _ROLE_ORDER = {"science": 0, "background": 1, "selfcal": 2}
 
@@ -114,6 +122,10 @@ class FlagStatistics:
     n_edge : int
         Flags within ``kernel_size // 2`` of the detector edge along the filter window,
         where the zero padding biases the filtered image low.
+    n_forced_bad, n_forced_good : int
+        Pixels forced bad and forced good by hand.
+    n_final : int
+        Pixels flagged in the end: ``(algorithm | forced bad) & ~forced good``.
     thresholds : Thresholds
         The limits in data units.
     sigma : float
@@ -129,6 +141,9 @@ class FlagStatistics:
     n_edge: int
     thresholds: Thresholds
     sigma: float
+    n_forced_bad: int = 0
+    n_forced_good: int = 0
+    n_final: int = 0
 
     @property
     def fraction(self) -> float:
@@ -142,7 +157,8 @@ class SessionResult:
 
     ``status`` is ``"complete"``, ``"skipped"`` (no background or selfcal and no
     force_single: the pipeline would skip the step) or ``"empty"`` (no science exposure).
-    Arrays are None where the status leaves them undefined; they are never modified.
+    ``flags`` are the algorithm's, ``final`` include the hand edits. Arrays are None where
+    the status leaves them undefined; they are never modified.
     """
 
     generation: int
@@ -157,6 +173,9 @@ class SessionResult:
     smoothed: np.ndarray | None = None
     difference: np.ndarray | None = None
     flags: np.ndarray | None = None
+    final: np.ndarray | None = None
+    forced_bad: np.ndarray | None = None
+    forced_good: np.ndarray | None = None
     labels: np.ndarray | None = None
     source_index: np.ndarray | None = None
     pedestals: tuple[float | None, ...] = ()
@@ -174,6 +193,7 @@ class _Snapshot:
     entries: tuple[ExposureEntry, ...]
     parameters: SelfcalParameters
     dispaxis: int | None
+    manual: np.ndarray | None
 
 
 @dataclass
@@ -203,6 +223,10 @@ class Session:
     exposures_changed, parameters_changed, result_ready, busy_changed, failed : Event
         Emitted (through ``dispatch`` for the last three) when the exposures or roles,
         the parameters or axis, the result, the busy state change, or a request fails.
+    edits_changed : Event
+        Emitted when hand edits are made, undone or redone.
+    selection_changed : Event
+        Emitted with ``(row, column)`` when the selected pixel changes.
     """
 
     def __init__(self, dispatch: Callable[[Callable[[], None]], None] | None = None) -> None:
@@ -217,10 +241,15 @@ class Session:
         self.result_ready = Event()
         self.busy_changed = Event()
         self.failed = Event()
+        self.edits_changed = Event()
+        self.selection_changed = Event()
+        self.edits: ManualEdits | None = None
+        self.selected: tuple[int, int] | None = None
         self._dispatch = dispatch or _call_now
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="badpix-session")
         self._lock = threading.Lock()
         self._generation = 0
+        self._closed = False
         self._stages: SelfcalStages | None = None
         self._stages_key: tuple | None = None
         self._derived = _Derived()
@@ -257,9 +286,19 @@ class Session:
                     "open exposures of one detector together",
                 )
         self.entries += added
+        self._fit_edits()
         self.exposures_changed.emit()
         self.request()
         return added
+
+    def _fit_edits(self) -> None:
+        """Keep the edits while the detector shape stays; start afresh when it changes."""
+        shape = next((entry.exposure.shape for entry in self.entries), None)
+        if shape is None:
+            return
+        if self.edits is None or self.edits.shape != shape:
+            self.edits = ManualEdits(shape)
+            self.edits_changed.emit()
 
     def _read_association(self, path: Path) -> list[ExposureEntry]:
         products = read_association(path)
@@ -314,9 +353,12 @@ class Session:
         self.request()
 
     def clear(self) -> None:
-        """Forget every exposure."""
+        """Forget every exposure, and the edits with them."""
         self.entries.clear()
         self.association = None
+        self.edits = None
+        self.selected = None
+        self.edits_changed.emit()
         self.exposures_changed.emit()
         self.request()
 
@@ -330,6 +372,58 @@ class Session:
             backgrounds=[e.exposure.path for e in self.entries if e.role == "background"],
             selfcals=[e.exposure.path for e in self.entries if e.role == "selfcal"],
         )
+
+    # -- hand edits and selection --------------------------------------------------------
+
+    def edit_pixels(self, rows, columns, value: int, gesture: object = None) -> int:
+        """Force pixels bad (1) or good (-1), or clear their edits (0); recompute.
+
+        Edits with the same ``gesture`` as the previous one are undone together.
+        Returns how many pixels changed.
+        """
+        if self.edits is None:
+            return 0
+        changed = self.edits.apply(rows, columns, value, gesture)
+        if changed:
+            self.edits_changed.emit()
+            self.request()
+        return changed
+
+    def undo(self) -> bool:
+        """Undo the last hand edit."""
+        return self._history(self.edits.undo if self.edits else None)
+
+    def redo(self) -> bool:
+        """Redo the last undone hand edit."""
+        return self._history(self.edits.redo if self.edits else None)
+
+    def _history(self, step) -> bool:
+        if step is None or not step():
+            return False
+        self.edits_changed.emit()
+        self.request()
+        return True
+
+    def select_pixel(self, row: int, column: int) -> None:
+        """Select a pixel for the pixel inspector (clamped to the detector)."""
+        shape = self.edits.shape if self.edits else None
+        if shape is None:
+            return
+        place = (min(max(int(row), 0), shape[0] - 1), min(max(int(column), 0), shape[1] - 1))
+        if place != self.selected:
+            self.selected = place
+            self.selection_changed.emit(place)
+
+    def move_selection(self, rows: int, columns: int) -> None:
+        """Move the selected pixel by whole pixels (the arrow keys)."""
+        if self.selected is not None:
+            self.select_pixel(self.selected[0] + rows, self.selected[1] + columns)
+
+    def edit_lists(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Return the edits as forced-bad and forced-good ``[row, column]`` lists."""
+        if self.edits is None:
+            return None
+        return np.argwhere(self.edits.forced_bad), np.argwhere(self.edits.forced_good)
 
     # -- parameters ----------------------------------------------------------------------
 
@@ -382,7 +476,8 @@ class Session:
             generation = self._generation
         snapshot = _Snapshot(generation, tuple(
             ExposureEntry(e.exposure, e.role) for e in self.entries
-        ), self.parameters, self.dispaxis)  # fmt: skip
+        ), self.parameters, self.dispaxis,
+            None if self.edits is None else self.edits.state.copy())  # fmt: skip
         self._set_busy(True)
         self._executor.submit(self._run, snapshot)
         return generation
@@ -392,15 +487,23 @@ class Session:
         sentinel: Future = self._executor.submit(lambda: None)
         sentinel.result(timeout)
 
-    def close(self) -> None:
-        """Stop the worker; pending requests are dropped."""
+    def close(self, wait: bool = True) -> None:
+        """Stop the worker: pending requests are dropped, nothing more is dispatched.
+
+        Parameters
+        ----------
+        wait : bool
+            Wait for a computation under way to end. The window waits, so that nothing
+            reaches its dispatcher once Qt has destroyed it.
+        """
         with self._lock:
             self._generation += 1
-        self._executor.shutdown(wait=False, cancel_futures=True)
+            self._closed = True
+        self._executor.shutdown(wait=wait, cancel_futures=True)
 
     def _is_current(self, generation: int) -> bool:
         with self._lock:
-            return generation == self._generation
+            return generation == self._generation and not self._closed
 
     def _set_busy(self, busy: bool) -> None:
         if busy != self.busy:
@@ -414,10 +517,12 @@ class Session:
             result = self._compute(snapshot)
         except Exception as error:  # reported to the user; the session keeps working
             log.exception("computation failed")
-            # Bound now: `error` is unset once this block ends, before the call runs.
-            self._dispatch(lambda failure=error: self._fail(snapshot.generation, failure))
+            if self._is_current(snapshot.generation):
+                # Bound now: `error` is unset once this block ends, before the call runs.
+                self._dispatch(lambda failure=error: self._fail(snapshot.generation, failure))
             return
-        self._dispatch(lambda: self._deliver(result))
+        if self._is_current(snapshot.generation):  # never dispatch once closed or overtaken
+            self._dispatch(lambda: self._deliver(result))
 
     def _deliver(self, result: SessionResult) -> None:
         if not self._is_current(result.generation):
@@ -474,6 +579,14 @@ class Session:
         # Label precedence by value: high (3) over low (2) over DO_NOT_USE before (1).
         labels = np.maximum(labels, low.view(np.uint8) * np.uint8(LABEL_LOW))
         np.maximum(labels, high.view(np.uint8) * np.uint8(LABEL_HIGH), out=labels)
+        forced_bad = forced_good = None
+        final = flags
+        if snapshot.manual is not None and snapshot.manual.any():
+            forced_bad = snapshot.manual == FORCED_BAD
+            forced_good = snapshot.manual == FORCED_GOOD
+            final = final_flags(flags, forced_bad, forced_good)
+            labels[forced_bad] = LABEL_FORCED_BAD
+            labels[forced_good] = LABEL_FORCED_GOOD
         n_low, n_high = filtered.count_beyond(limits)
         statistics = FlagStatistics(
             n_low=n_low, n_high=n_high, n_total=n_low + n_high, n_finite=sorted_finite.size,
@@ -481,6 +594,9 @@ class Session:
             n_flagged_preflagged=int(np.count_nonzero(flags & preflagged)),
             n_edge=_count_edge_flags(flags, parameters.kernel_size // 2, dispaxis),
             thresholds=limits, sigma=self._robust_sigma(filtered),
+            n_forced_bad=0 if forced_bad is None else int(np.count_nonzero(forced_bad)),
+            n_forced_good=0 if forced_good is None else int(np.count_nonzero(forced_good)),
+            n_final=int(np.count_nonzero(final)) if final is not flags else n_low + n_high,
         )  # fmt: skip
         cached = self._derived.source_index
         if cached is None or cached[0] is not combined:
@@ -492,7 +608,8 @@ class Session:
             message=f"{statistics.n_total} pixels flagged",
             used=tuple(used), science=science.sci, science_dq=science.dq,
             combined=combined.image, smoothed=filtered.smoothed,
-            difference=filtered.difference, flags=flags, labels=labels,
+            difference=filtered.difference, flags=flags, labels=labels, final=final,
+            forced_bad=forced_bad, forced_good=forced_good,
             source_index=source_index, pedestals=combined.pedestals, statistics=statistics,
             seconds=time.perf_counter() - started, **base,
         )  # fmt: skip

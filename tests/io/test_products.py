@@ -103,7 +103,7 @@ def test_outputs_never_overwrite_inputs(tmp_path):
 
 def test_output_folder_checks(tmp_path):
     check_output_folder(tmp_path / "new" / "deeper")
-    assert (tmp_path / "new" / "deeper").is_dir()
+    assert not (tmp_path / "new").exists()  # judged, not made
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(InputError, match="is a file"):

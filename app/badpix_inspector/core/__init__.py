@@ -1,5 +1,6 @@
 """The numerical core: the step's algorithm on arrays, in cacheable stages (no Qt, no files)."""
 
+from .edits import FORCED_BAD, FORCED_GOOD, ManualEdits, final_flags
 from .medfilt import dispersion_array_axis, median_filter
 from .parameters import PARAMETER_SPECS, ParameterError, SelfcalParameters, validate_dispaxis
 from .selfcal import badpix_selfcal
@@ -25,10 +26,13 @@ __all__ = [
     "DO_NOT_USE",
     "FLAGGED_PLANES",
     "FLAG_BITS",
+    "FORCED_BAD",
+    "FORCED_GOOD",
     "OTHER_BAD_PIXEL",
     "PARAMETER_SPECS",
     "Combined",
     "Filtered",
+    "ManualEdits",
     "ParameterError",
     "SelfcalParameters",
     "SelfcalStages",
@@ -38,6 +42,7 @@ __all__ = [
     "combine",
     "dispersion_array_axis",
     "filter_combined",
+    "final_flags",
     "flag_mask",
     "median_filter",
     "pedestal_region",

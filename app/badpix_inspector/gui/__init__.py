@@ -85,7 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.resize(*arguments.size)
     window.show()
     if arguments.screenshot is None:
-        return app.exec()
+        code = app.exec()
+        _tear_down(app, window)
+        return code
 
     status = {"code": 1}
 
@@ -104,6 +106,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         app.exit(1)
 
     window.grab_after_first_result(arguments.screenshot, saved)
-    QTimer.singleShot(120_000, too_slow)
+    watchdog = QTimer()
+    watchdog.setSingleShot(True)
+    watchdog.timeout.connect(too_slow)
+    watchdog.start(120_000)
     app.exec()
+    watchdog.stop()
+    _tear_down(app, window)
     return status["code"]
+
+
+def _tear_down(app, window) -> None:
+    """Destroy the window's Qt objects while the application still exists.
+
+    Left to the interpreter's exit, they can be destroyed after the QApplication, which
+    sometimes crashed the process once its work was done.
+    """
+    from PyQt6.QtCore import QEvent
+
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    # Outside an event loop, Qt runs deleteLater's events only when asked for them by type.
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)

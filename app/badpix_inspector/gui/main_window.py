@@ -397,7 +397,9 @@ class MainWindow(QMainWindow):
         """Save settings and stop the worker."""
         if self.remember_settings:
             self.save_settings()
-        self.session.close()
+        # Wait for a computation under way, so it cannot reach the dispatcher once Qt
+        # has destroyed it (that crashed the interpreter at exit).
+        self.session.close(wait=True)
         super().closeEvent(event)
 
     def grab_after_first_result(self, path: str | Path, callback) -> None:

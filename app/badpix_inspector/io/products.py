@@ -20,6 +20,7 @@ __all__ = [
     "atomic_write",
     "check_output_folder",
     "check_outputs",
+    "make_output_folder",
     "output_stem",
     "product_paths",
     "write_product",
@@ -78,17 +79,42 @@ def product_paths(
 
 
 def check_output_folder(folder: Path) -> None:
-    """Raise `InputError` unless ``folder`` exists (or can be made) and can be written."""
+    """Raise `InputError` unless ``folder`` can be written, or made where it is missing.
+
+    Nothing is created: a missing folder is judged by its nearest existing parent, so a
+    run that fails later leaves no empty folder behind (`make_output_folder` makes it).
+    """
+    folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise InputError(folder, "the output folder is a file", "give a folder to --output_dir")
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    problem = None
+    if not existing.is_dir():
+        problem = f"{existing} is a file, not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = f"{existing} is not writable"
+    elif existing == folder:
+        try:
+            tempfile.TemporaryFile(dir=folder).close()
+        except OSError as error:
+            problem = error.strerror
+    if problem:
+        raise InputError(
+            folder, f"the output folder cannot be written ({problem})",
+            "choose another --output_dir or fix its permissions",
+        )
+
+
+def make_output_folder(folder: Path) -> None:
+    """Create ``folder`` (and its parents) if missing, as an `InputError` on failure."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.TemporaryFile(dir=folder)
-        probe.close()
+        Path(folder).mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise InputError(
-            folder, f"the output folder cannot be written ({error.strerror})",
-            "choose another --output_dir or fix its permissions",
+            folder, f"the output folder cannot be made ({error.strerror})",
+            "choose another --output_dir",
         ) from None
 
 

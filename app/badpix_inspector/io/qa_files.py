@@ -1,0 +1,223 @@
+"""Files of the manual QA: edits, sessions, flag masks and DS9 regions.
+
+- An **edits file** (JSON) lists the pixels forced bad and forced good, zero-based
+  ``[row, column]`` (numpy order), with the detector shape; the window writes it and
+  ``badpix-selfcal --edits FILE`` applies it.
+- A **session file** (JSON) holds the whole state of the window: files and roles,
+  parameters, dispersion axis, edits, markers and view.
+- A **flag mask** (FITS) has the algorithm's flags, the manual edits and the final flags as
+  separate image extensions.
+- A **DS9 region file** marks the final flags as one-pixel boxes in image coordinates.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .errors import InputError
+from .products import atomic_write
+
+__all__ = [
+    "EDITS_FORMAT",
+    "SESSION_FORMAT",
+    "EditLists",
+    "read_edits",
+    "read_session",
+    "write_ds9_regions",
+    "write_edits",
+    "write_flag_mask",
+    "write_session",
+]
+
+EDITS_FORMAT = "badpix-inspector edits"
+
+
+class EditLists(NamedTuple):
+    """Hand edits as pixel lists: forced bad and forced good ``[row, column]`` (N x 2)."""
+
+    forced_bad: np.ndarray
+    forced_good: np.ndarray
+    shape: tuple[int, int] | None = None
+SESSION_FORMAT = "badpix-inspector session"
+
+
+def _write_json(path: Path, document: dict) -> Path:
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(path.parent, "the folder does not exist", "create it or choose another")
+    text = json.dumps(document, indent=1) + "\n"
+    try:
+        atomic_write(path, lambda stream: stream.write(text.encode("utf-8")))
+    except OSError as error:
+        raise InputError(path, f"cannot be written ({error.strerror})", "choose another path") \
+            from None
+    return path
+
+
+def _read_json(path: Path, expected: str) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such file", "check the path")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(path, f"not JSON ({error})", f"give a {expected} file") from None
+    if not isinstance(document, dict) or document.get("format") != expected:
+        raise InputError(path, f"not a {expected} file", f"give a file saved as {expected}")
+    return document
+
+
+def write_edits(path: str | Path, edits: dict, science: str | None = None) -> Path:
+    """Write edits (as `ManualEdits.to_dict` gives them) to a JSON file, atomically."""
+    document = {"format": EDITS_FORMAT, "version": 1, "science": science, **edits}
+    return _write_json(Path(path), document)
+
+
+def _pixel_list(path: Path, document: dict, key: str, shape: tuple[int, int]) -> np.ndarray:
+    try:
+        pixels = np.asarray(document.get(key) or [], dtype=np.int64).reshape(-1, 2)
+    except (TypeError, ValueError):
+        raise InputError(path, f"{key} is not a list of [row, column] pairs",
+                         "fix the file") from None
+    outside = (pixels < 0).any(axis=1) | (pixels[:, 0] >= shape[0]) | (pixels[:, 1] >= shape[1])
+    if outside.any():
+        row, column = pixels[outside][0]
+        raise InputError(path, f"{key} has pixel [{row}, {column}] outside {shape[0]}x{shape[1]}",
+                         "use the edits made for this detector")
+    return pixels
+
+
+def read_edits(path: str | Path, shape: tuple[int, int] | None = None) -> EditLists:
+    """Read an edits file; return the forced-bad and forced-good pixel lists (N x 2).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+    shape : tuple of int, optional
+        The science exposure's shape: the file's must match.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, not an edits file, for another shape, or has pixels
+        outside the detector.
+    """
+    path = Path(path)
+    document = _read_json(path, EDITS_FORMAT)
+    return _edits_from(path, document, shape)
+
+
+def _edits_from(path: Path, document: dict, shape) -> EditLists:
+    stated = tuple(document.get("shape") or ())
+    if shape is not None and stated and tuple(stated) != tuple(shape):
+        raise InputError(path, f"the edits are for {stated[0]}x{stated[1]} pixels, the "
+                         f"science exposure has {shape[0]}x{shape[1]}",
+                         "use the edits made for this exposure")
+    shape = tuple(shape or stated)
+    if len(shape) != 2:
+        raise InputError(path, "the edits give no detector shape", "fix the file")
+    return EditLists(_pixel_list(path, document, "forced_bad", shape),
+                     _pixel_list(path, document, "forced_good", shape), shape)
+
+
+def write_session(path: str | Path, state: dict[str, Any]) -> Path:
+    """Write a session (the window's state as a dict) to JSON, atomically.
+
+    File paths in ``state["exposures"]`` and ``state["association"]`` are stored relative to
+    the session file's folder when they lie below it, so a folder can be moved whole.
+    """
+    path = Path(path)
+    folder = path.resolve().parent
+
+    def portable(value: str | None) -> str | None:
+        if value is None:
+            return None
+        target = Path(value).resolve()
+        try:
+            return str(target.relative_to(folder))
+        except ValueError:
+            return str(target)
+
+    document = {"format": SESSION_FORMAT, "version": 1, **state}
+    document["exposures"] = [{**item, "path": portable(item["path"])}
+                             for item in state.get("exposures", [])]
+    document["association"] = portable(state.get("association"))
+    return _write_json(path, document)
+
+
+def read_session(path: str | Path) -> dict[str, Any]:
+    """Read a session file; paths come back absolute. Raises `InputError` if unusable."""
+    path = Path(path)
+    document = _read_json(path, SESSION_FORMAT)
+    folder = path.resolve().parent
+
+    def absolute(value: str | None) -> str | None:
+        return None if value is None else str((folder / value).resolve())
+
+    exposures = document.get("exposures")
+    if not isinstance(exposures, list) or not all(
+        isinstance(item, dict) and "path" in item and "role" in item for item in exposures
+    ):
+        raise InputError(path, "the session lists no exposures with path and role",
+                         "fix the file")
+    document["exposures"] = [{**item, "path": absolute(item["path"])} for item in exposures]
+    document["association"] = absolute(document.get("association"))
+    return document
+
+
+def write_flag_mask(
+    path: str | Path,
+    algorithm: np.ndarray,
+    forced_bad: np.ndarray,
+    forced_good: np.ndarray,
+    final: np.ndarray,
+    header_cards: dict[str, Any] | None = None,
+) -> Path:
+    """Write the flags as FITS: ALGORITHM, MANUAL (+1 bad, -1 good) and FINAL extensions."""
+    from astropy.io import fits
+
+    manual = np.zeros(algorithm.shape, dtype=np.int8)
+    manual[forced_bad] = 1
+    manual[forced_good] = -1
+    primary = fits.PrimaryHDU()
+    for key, value in (header_cards or {}).items():
+        primary.header[key] = value
+    primary.header["COMMENT"] = "ALGORITHM: flags of badpix_selfcal (1 = flagged)"
+    primary.header["COMMENT"] = "MANUAL: hand edits (1 = forced bad, -1 = forced good)"
+    primary.header["COMMENT"] = "FINAL: (ALGORITHM or forced bad) and not forced good"
+    hdulist = fits.HDUList([
+        primary,
+        fits.ImageHDU(algorithm.astype(np.uint8), name="ALGORITHM"),
+        fits.ImageHDU(manual, name="MANUAL"),
+        fits.ImageHDU(final.astype(np.uint8), name="FINAL"),
+    ])
+    path = Path(path)
+    try:
+        atomic_write(path, lambda stream: hdulist.writeto(stream))
+    except OSError as error:
+        raise InputError(path, f"cannot be written ({error.strerror})", "choose another path") \
+            from None
+    return path
+
+
+def write_ds9_regions(path: str | Path, flags: np.ndarray, colour: str = "red") -> Path:
+    """Write one-pixel boxes on every flagged pixel, in DS9's image coordinates (1-based)."""
+    rows, columns = np.nonzero(flags)
+    lines = ["# Region file format: DS9 version 4.1",
+             f'global color={colour} width=1 select=1 highlite=1 edit=0 move=0 delete=1',
+             "image"]
+    lines += [f"box({column + 1},{row + 1},1,1,0)" for row, column in zip(rows, columns,
+                                                                         strict=True)]
+    text = "\n".join(lines) + "\n"
+    path = Path(path)
+    try:
+        atomic_write(path, lambda stream: stream.write(text.encode("utf-8")))
+    except OSError as error:
+        raise InputError(path, f"cannot be written ({error.strerror})", "choose another path") \
+            from None
+    return path
