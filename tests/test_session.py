@@ -189,3 +189,49 @@ def test_robust_sigma_from_sorted_values_equals_numpys_mad():
             expected = 1.4826 * np.median(np.abs(as_float - np.median(as_float)))
             assert robust_sigma_sorted(values) == pytest.approx(expected, rel=1e-12, abs=1e-300)
     assert np.isnan(robust_sigma_sorted(np.array([])))
+
+
+def test_edits_survive_parameter_changes_and_undo_restores(session, small_nirspec):
+    session.open_paths([small_nirspec.association])
+    session.wait()
+    algorithm = session.result.flags
+    flagged = tuple(np.argwhere(algorithm)[0])
+    clean = tuple(np.argwhere(~algorithm)[0])
+    session.edit_pixels([clean[0]], [clean[1]], 1)
+    session.edit_pixels([flagged[0]], [flagged[1]], -1)
+    session.wait()
+    result = session.result
+    assert result.final[clean] and not result.final[flagged]
+    assert result.statistics.n_forced_bad == 1 and result.statistics.n_forced_good == 1
+    assert result.labels[clean] == 4 and result.labels[flagged] == 5
+    session.set_parameters(kernel_size=9)
+    session.wait()
+    assert session.result.final[clean] and session.result.forced_good[flagged]
+    before = session.result.final.copy()
+    session.undo()
+    session.undo()
+    session.wait()
+    np.testing.assert_array_equal(session.result.final, session.result.flags)
+    session.redo()
+    session.redo()
+    session.wait()
+    np.testing.assert_array_equal(session.result.final, before)
+
+
+def test_state_round_trip(session, small_nirspec):
+    session.open_paths([small_nirspec.association])
+    session.set_role(3, "ignored")
+    session.set_parameters(kernel_size=5, flagfrac_upper=0.02)
+    session.set_dispaxis_choice(None)
+    session.edit_pixels([3, 4], [5, 6], 1)
+    state = session.state()
+    other = Session()
+    try:
+        other.restore([(e["path"], e["role"]) for e in state["exposures"]], state["parameters"],
+                      state["dispaxis"], state["edits"], state["association"])
+        assert other.state() == state
+        assert not other.edits.can_undo  # loading is not an edit to undo
+        other.wait()
+        assert other.result.statistics.n_forced_bad == 2
+    finally:
+        other.close()

@@ -178,6 +178,7 @@ class SessionResult:
     forced_good: np.ndarray | None = None
     labels: np.ndarray | None = None
     source_index: np.ndarray | None = None
+    sorted_difference: np.ndarray | None = None
     pedestals: tuple[float | None, ...] = ()
     statistics: FlagStatistics | None = None
     seconds: float = 0.0
@@ -290,6 +291,56 @@ class Session:
         self.exposures_changed.emit()
         self.request()
         return added
+
+    def restore(
+        self,
+        exposures: Sequence[tuple[str | Path, str]],
+        parameters: dict[str, Any] | None = None,
+        dispaxis: Any = "auto",
+        edits: dict[str, Any] | None = None,
+        association: str | Path | None = None,
+    ) -> None:
+        """Replace the whole state: exposures with their roles, parameters, axis and edits.
+
+        Everything is read and checked first; on an `InputError` (or `ParameterError`)
+        the session is left as it was.
+        """
+        entries = [ExposureEntry(read_exposure(path, role, with_dq=True), role)
+                   for path, role in exposures]
+        shapes = {entry.exposure.shape for entry in entries}
+        if len(shapes) > 1:
+            raise InputError(None, f"the exposures differ in shape ({sorted(shapes)})",
+                             "fix the session file")
+        known = set(SelfcalParameters.__dataclass_fields__)
+        restored = SelfcalParameters(**{k: v for k, v in (parameters or {}).items() if k in known})
+        if dispaxis not in DISPAXIS_CHOICES:
+            raise InputError(None, f"dispersion axis {dispaxis!r} is not one of "
+                             f"{DISPAXIS_CHOICES}", "fix the session file")
+        shape = next(iter(shapes), None)
+        restored_edits = None
+        if shape is not None:
+            restored_edits = ManualEdits(shape)
+            if edits:
+                restored_edits.load(edits.get("forced_bad") or [], edits.get("forced_good") or [])
+                restored_edits.forget_history()
+        self.entries = entries
+        self.association = None if association is None else Path(association)
+        self.parameters, self.dispaxis_choice = restored, dispaxis
+        self.edits, self.selected = restored_edits, None
+        self.exposures_changed.emit()
+        self.parameters_changed.emit()
+        self.edits_changed.emit()
+        self.request()
+
+    def state(self) -> dict[str, Any]:
+        """Return the model's state as plain data (what `restore` takes back)."""
+        return {
+            "exposures": [{"path": str(e.exposure.path), "role": e.role} for e in self.entries],
+            "association": None if self.association is None else str(self.association),
+            "parameters": self.parameters.as_dict(),
+            "dispaxis": self.dispaxis_choice,
+            "edits": None if self.edits is None else self.edits.to_dict(),
+        }
 
     def _fit_edits(self) -> None:
         """Keep the edits while the detector shape stays; start afresh when it changes."""
@@ -611,6 +662,7 @@ class Session:
             difference=filtered.difference, flags=flags, labels=labels, final=final,
             forced_bad=forced_bad, forced_good=forced_good,
             source_index=source_index, pedestals=combined.pedestals, statistics=statistics,
+            sorted_difference=sorted_finite,
             seconds=time.perf_counter() - started, **base,
         )  # fmt: skip
 

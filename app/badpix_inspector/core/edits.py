@@ -145,6 +145,11 @@ class ManualEdits:
         self.revision += 1
         return True
 
+    def forget_history(self) -> None:
+        """Drop the undo and redo history (after loading edits from a file)."""
+        self._undo.clear()
+        self._redo.clear()
+
     def clear(self) -> None:
         """Forget every edit (this can be undone)."""
         edited = np.nonzero(self.state)

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PyQt6.QtCore import QRectF, Qt, pyqtSignal
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QGraphicsRectItem,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ..session import LABEL_HIGH, LABEL_LOW, LABEL_PREFLAGGED, SessionResult
+from ..session import (
+    LABEL_FORCED_BAD,
+    LABEL_FORCED_GOOD,
+    LABEL_HIGH,
+    LABEL_LOW,
+    LABEL_PREFLAGGED,
+    SessionResult,
+)
 from .scaling import LIMITS, STRETCHES, image_limits, stretch_positions
+from .throttle import Throttle
 
 __all__ = [
-    "COLORMAPS", "FLAG_COLOURS", "PANELS", "ImageGrid", "ImagePanel", "overlay_lut", "pool_labels",
+    "COLORMAPS", "FLAG_COLOURS", "PANELS", "TOOLS", "EditViewBox", "ImageGrid", "ImagePanel",
+    "overlay_lut", "pool_labels",
 ]
 
 #: Panel key, title, and the attribute of `SessionResult` it shows.
@@ -28,7 +47,65 @@ FLAG_COLOURS = {
     LABEL_LOW: ((40, 150, 255), "flagged low"),
     LABEL_HIGH: ((255, 50, 40), "flagged high"),
     LABEL_PREFLAGGED: ((255, 215, 0), "DO_NOT_USE before the step"),
+    LABEL_FORCED_BAD: ((230, 0, 230), "forced bad by hand"),
+    LABEL_FORCED_GOOD: ((0, 230, 120), "forced good by hand"),
 }
+#: Tools for the left mouse button: name -> (edit value or None, shape).
+TOOLS = {
+    "inspect": (None, None),
+    "flag brush": (1, "brush"),
+    "unflag brush": (-1, "brush"),
+    "flag rectangle": (1, "rectangle"),
+    "unflag rectangle": (-1, "rectangle"),
+}
+_gestures = itertools.count(1)
+
+
+class EditViewBox(pg.ViewBox):
+    """A view whose left button selects, paints or draws a rectangle, by the grid's tool.
+
+    With the inspect tool it pans and zooms as usual; with an edit tool a left drag
+    edits instead (the right button and the wheel still zoom).
+    """
+
+    def __init__(self, panel: ImagePanel) -> None:
+        super().__init__()
+        self.panel = panel
+        self._rectangle: QGraphicsRectItem | None = None
+        self._gesture: int | None = None
+
+    def _place(self, event) -> tuple[float, float]:
+        point = self.mapSceneToView(event.scenePos())
+        return point.x(), point.y()
+
+    def mouseClickEvent(self, event) -> None:  # noqa: D102 (pyqtgraph's hook)
+        if event.button() != Qt.MouseButton.LeftButton:
+            return super().mouseClickEvent(event)
+        event.accept()
+        self.panel.tool_click(*self._place(event), next(_gestures))
+
+    def mouseDragEvent(self, event, axis=None) -> None:  # noqa: D102 (pyqtgraph's hook)
+        value, shape = TOOLS[self.panel.tool()]
+        if value is None or event.button() != Qt.MouseButton.LeftButton:
+            return super().mouseDragEvent(event, axis)
+        event.accept()
+        if shape == "brush":
+            if event.isStart():
+                self._gesture = next(_gestures)
+            self.panel.tool_click(*self._place(event), self._gesture)
+            return
+        start = self.mapSceneToView(event.buttonDownScenePos())
+        end = self.mapSceneToView(event.scenePos())
+        if self._rectangle is None:
+            self._rectangle = QGraphicsRectItem()
+            self._rectangle.setPen(pg.mkPen((255, 255, 255), width=1, cosmetic=True))
+            self._rectangle.setZValue(30)
+            self.addItem(self._rectangle, ignoreBounds=True)
+        self._rectangle.setRect(QRectF(start, end).normalized())
+        if event.isFinish():
+            self.removeItem(self._rectangle)
+            self._rectangle = None
+            self.panel.tool_rectangle(start.x(), start.y(), end.x(), end.y())
 NAN_COLOUR = (110, 110, 110)
 
 
@@ -74,11 +151,15 @@ class ImagePanel(QWidget):
     """
 
     cursor_moved = pyqtSignal(float, float)
-    clicked = pyqtSignal(float, float)
+    clicked = pyqtSignal(float, float, int)
+    rectangle = pyqtSignal(float, float, float, float)
 
-    def __init__(self, key: str, title: str, parent: QWidget | None = None) -> None:
+    def __init__(self, key: str, title: str, parent: QWidget | None = None,
+                 tool=lambda: "inspect") -> None:
         super().__init__(parent)
         self.key = key
+        self.tool = tool
+        self.default_title = title
         self.setObjectName(f"panel_{key}")
         self.data: np.ndarray | None = None
         self._colormap = "inferno"
@@ -97,7 +178,7 @@ class ImagePanel(QWidget):
         header.addWidget(self.stretch)
 
         self.graphics = pg.GraphicsLayoutWidget()
-        self.plot = self.graphics.addPlot()
+        self.plot = self.graphics.addPlot(viewBox=EditViewBox(self))
         self.plot.setAspectLocked(True)
         self.plot.hideButtons()
         # NaN pixels are drawn transparent: this grey backdrop under the image shows there.
@@ -122,9 +203,12 @@ class ImagePanel(QWidget):
             line.setZValue(20)
             line.setVisible(False)  # until the mouse is over an image
             self.plot.addItem(line, ignoreBounds=True)
-        self._mouse = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=60,
-                                     slot=self._mouse_moved)  # fmt: skip
-        self.plot.scene().sigMouseClicked.connect(self._mouse_clicked)
+        self.selection = pg.ScatterPlotItem(size=14, symbol="s", brush=None,
+                                            pen=pg.mkPen((0, 255, 255), width=2))
+        self.selection.setZValue(25)
+        self.plot.addItem(self.selection, ignoreBounds=True)
+        self._mouse = Throttle(16, self._mouse_moved, self)
+        self.plot.scene().sigMouseMoved.connect(self._mouse)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -134,8 +218,12 @@ class ImagePanel(QWidget):
         self.limits.currentTextChanged.connect(lambda _: self.apply_scaling())
         self.stretch.currentTextChanged.connect(lambda _: self.apply_scaling())
 
-    def set_data(self, data: np.ndarray | None) -> None:
-        """Show ``data`` (the same array again costs nothing)."""
+    def set_data(self, data: np.ndarray | None, rescale: bool = True) -> None:
+        """Show ``data`` (the same array again costs nothing).
+
+        ``rescale=False`` keeps the current limits: blinking between exposures must not
+        change the scale under the eye.
+        """
         if data is self.data:
             return
         self.data = data
@@ -146,7 +234,33 @@ class ImagePanel(QWidget):
         self.image.setImage(data, autoLevels=False)
         self.backdrop.setRect(0, 0, data.shape[1], data.shape[0])
         self.backdrop.setVisible(True)
-        self.apply_scaling()
+        if rescale:
+            self.apply_scaling()
+        else:
+            self.image.setLevels(self.colorbar.levels())
+
+    def disconnect_signals(self) -> None:
+        """Drop a pending mouse update (the window is closing)."""
+        self._mouse.stop()
+
+    def set_title(self, text: str | None = None) -> None:
+        """Show a title (the default one when None)."""
+        self.title.setText(f"<b>{text or self.default_title}</b>")
+
+    def show_selection(self, place: tuple[int, int] | None) -> None:
+        """Mark the selected pixel (row, column), or nothing."""
+        if place is None:
+            self.selection.setData([], [])
+        else:
+            self.selection.setData([place[1] + 0.5], [place[0] + 0.5])
+
+    def tool_click(self, x: float, y: float, gesture: int) -> None:
+        """Pass on a left click (or one brush step) at data coordinates (x, y)."""
+        self.clicked.emit(x, y, gesture)
+
+    def tool_rectangle(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Pass on a rectangle drawn with the rectangle tool."""
+        self.rectangle.emit(x0, y0, x1, y1)
 
     def apply_scaling(self) -> None:
         """Recompute the limits and the stretched colour table from the current choices."""
@@ -183,17 +297,10 @@ class ImagePanel(QWidget):
         point = self.plot.getViewBox().mapSceneToView(position)
         return point.x(), point.y()
 
-    def _mouse_moved(self, event) -> None:
-        place = self._scene_to_data(event[0])
+    def _mouse_moved(self, position) -> None:
+        place = self._scene_to_data(position)
         if place is not None:
             self.cursor_moved.emit(*place)
-
-    def _mouse_clicked(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton:
-            return
-        place = self._scene_to_data(event.scenePos())
-        if place is not None:
-            self.clicked.emit(*place)
 
 
 class ImageGrid(QWidget):
@@ -206,16 +313,27 @@ class ImageGrid(QWidget):
     """
 
     hovered = pyqtSignal(int, int)
+    #: (row, column): a pixel clicked with the inspect tool.
+    pixel_clicked = pyqtSignal(int, int)
+    #: (rows, columns, value, gesture): pixels to edit (1 bad, -1 good).
+    edit_requested = pyqtSignal(object, object, int, object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.panels = {key: ImagePanel(key, title) for key, title in PANELS}
+        self.tool = "inspect"
+        self.brush_radius = 1
+        self.panels = {key: ImagePanel(key, title, tool=lambda: self.tool)
+                       for key, title in PANELS}
         layout = QGridLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(4)
         for number, panel in enumerate(self.panels.values()):
             layout.addWidget(panel, number // 2, number % 2)
             panel.cursor_moved.connect(self._cursor_moved)
+            panel.clicked.connect(self._clicked)
+            panel.rectangle.connect(self._rectangle)
+        self.blink_frames: list[tuple[str, np.ndarray]] = []
+        self.blink_index = 0
         first = self.panels["combined"].plot.getViewBox()
         for panel in list(self.panels.values())[1:]:
             panel.plot.getViewBox().setXLink(first)
@@ -224,8 +342,8 @@ class ImageGrid(QWidget):
         self._shape: tuple[int, ...] | None = None
         self._labels: np.ndarray | None = None
         self._pooling = 0
-        self._zoom = pg.SignalProxy(first.sigRangeChanged, rateLimit=20,
-                                    slot=lambda _: self._update_overlay())
+        self._zoom = Throttle(50, self._update_overlay, self)
+        first.sigRangeChanged.connect(lambda *_: self._zoom())
 
     def show_result(self, result: SessionResult) -> None:
         """Show a session result: the images that changed, and the flags."""
@@ -241,6 +359,65 @@ class ImageGrid(QWidget):
             self.reset_view()
         self._labels = result.labels
         self._update_overlay(force=True)
+        self.blink_frames = []
+        if result.science is not None:
+            self.blink_frames = [(f"{entry.role}: {entry.name}", entry.exposure.sci)
+                                 for entry in result.used]
+            if result.combined is not None:
+                self.blink_frames.append(("combined (minimum)", result.combined))
+        self.blink_index = 0
+        self.panels["science"].set_title()
+
+    def disconnect_signals(self) -> None:
+        """Drop pending throttled updates (the window is closing)."""
+        self._zoom.stop()
+        for panel in self.panels.values():
+            panel.disconnect_signals()
+
+    def blink(self, step: int) -> str | None:
+        """Step the science panel through the exposures and the combined image.
+
+        Returns the name of the frame shown (None when there is nothing to blink).
+        """
+        if not self.blink_frames:
+            return None
+        self.blink_index = (self.blink_index + step) % len(self.blink_frames)
+        name, data = self.blink_frames[self.blink_index]
+        panel = self.panels["science"]
+        panel.set_data(data, rescale=False)
+        panel.set_title(f"Blink {self.blink_index + 1}/{len(self.blink_frames)} — {name}")
+        return name
+
+    def show_selection(self, place: tuple[int, int] | None) -> None:
+        """Mark the selected pixel on every panel."""
+        for panel in self.panels.values():
+            panel.show_selection(place)
+
+    def brush_footprint(self, row: int, column: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return the pixels a brush of `brush_radius` covers around (row, column)."""
+        radius = self.brush_radius
+        offsets = np.arange(-radius, radius + 1)
+        rows, columns = np.meshgrid(offsets, offsets, indexing="ij")
+        inside = rows**2 + columns**2 <= radius**2 + radius  # a disc, not a diamond
+        return rows[inside] + row, columns[inside] + column
+
+    def _clicked(self, x: float, y: float, gesture: int) -> None:
+        row, column = int(np.floor(y)), int(np.floor(x))
+        value, shape = TOOLS[self.tool]
+        if value is None:
+            self.pixel_clicked.emit(row, column)
+        elif shape == "brush":
+            rows, columns = self.brush_footprint(row, column)
+            self.edit_requested.emit(rows, columns, value, gesture)
+        else:
+            self.edit_requested.emit(np.array([row]), np.array([column]), value, gesture)
+
+    def _rectangle(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        value, _ = TOOLS[self.tool]
+        first_row, last_row = sorted((int(np.floor(y0)), int(np.floor(y1))))
+        first_column, last_column = sorted((int(np.floor(x0)), int(np.floor(x1))))
+        rows, columns = np.mgrid[first_row:last_row + 1, first_column:last_column + 1]
+        self.edit_requested.emit(rows.ravel(), columns.ravel(), value, next(_gestures))
 
     def _pooling_factor(self) -> int:
         """Return the data pixels per screen pixel (at least 1) in the linked view."""

@@ -49,10 +49,11 @@ class StatisticsPanel(QWidget):
         self.flag_count.setStyleSheet("font-weight: bold; font-size: 14pt;")
         self.values = {key: QLabel("–", objectName=f"stat_{key}") for key in (
             "low", "high", "fraction", "preflagged", "low_threshold", "high_threshold",
-            "sigma", "edge", "status")}
+            "sigma", "edge", "manual", "final", "status")}
         for label in (*self.values.values(), self.flag_count):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.values["status"].setWordWrap(True)
+        for label in self.values.values():
+            label.setWordWrap(True)
         form = QFormLayout()
         form.addRow("flagged in total", self.flag_count)
         form.addRow("flagged low", self.values["low"])
@@ -63,6 +64,10 @@ class StatisticsPanel(QWidget):
         form.addRow("high threshold", self.values["high_threshold"])
         form.addRow("robust σ of difference", self.values["sigma"])
         form.addRow("flags near the edge", self.values["edge"])
+        form.addRow("hand edits", self.values["manual"])
+        form.addRow("flagged in the end", self.values["final"])
+        self.values["final"].setToolTip("(algorithm or forced bad) and not forced good: "
+                                        "what a saved product gets")
         self.values["edge"].setToolTip(
             "Flags within kernel_size // 2 of the detector edge along the filter window: the "
             "pipeline pads with zeros there, which biases the filtered image low.")
@@ -107,10 +112,13 @@ class StatisticsPanel(QWidget):
         self.values["fraction"].setText(
             f"{stats.fraction:.5f} of {stats.n_finite:,}")
         self.values["preflagged"].setText(
-            f"{stats.n_flagged_preflagged:,} of the flagged ({stats.n_preflagged:,} on detector)")
+            f"{stats.n_flagged_preflagged:,} flagged ({stats.n_preflagged:,} on detector)")
         for key, value in (("low_threshold", stats.thresholds.low),
                            ("high_threshold", stats.thresholds.high)):
             in_sigma = f" ({value / sigma:+.2f} σ)" if sigma and sigma == sigma else ""
             self.values[key].setText(f"{value:.5g}{in_sigma}")
         self.values["sigma"].setText(f"{sigma:.4g}")
         self.values["edge"].setText(f"{stats.n_edge:,}")
+        self.values["manual"].setText(
+            f"{stats.n_forced_bad:,} forced bad, {stats.n_forced_good:,} forced good")
+        self.values["final"].setText(f"{stats.n_final:,}")
