@@ -20,8 +20,8 @@ from badpix_inspector.session import LABEL_FORCED_BAD, LABEL_FORCED_GOOD
 
 
 def wait_for_result(qtbot, window, timeout=20_000):
-    qtbot.waitUntil(lambda: not window.session.busy and window.session.result is not None,
-                    timeout=timeout)
+    qtbot.waitUntil(lambda: not window.session.busy and window.session.result is not None
+                    and window.grid.shown is window.session.result, timeout=timeout)
     return window.session.result
 
 

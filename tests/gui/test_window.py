@@ -27,8 +27,8 @@ from badpix_inspector.io import read_parameter_file
 
 def wait_for_result(qtbot, window, timeout=20_000):
     """Wait until the newest request's result is shown."""
-    qtbot.waitUntil(lambda: not window.session.busy and window.session.result is not None,
-                    timeout=timeout)
+    qtbot.waitUntil(lambda: not window.session.busy and window.session.result is not None
+                    and window.grid.shown is window.session.result, timeout=timeout)
     return window.session.result
 
 

@@ -79,7 +79,8 @@ class HistogramPanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.note)
-        session.result_ready.connect(self.show_result)
+        # Drawn in the next turn of the event loop, once for a burst of results.
+        session.result_ready.connect(Throttle(0, self.show_result, self))
 
     def disconnect_signals(self) -> None:
         """Drop pending throttled updates (the window is closing)."""

@@ -22,6 +22,7 @@ from PyQt6.QtWidgets import (
 
 from ..core.dqflags import decode_dq
 from ..session import Session, SessionResult
+from .throttle import Throttle
 
 __all__ = ["Cut", "PixelInspector", "cut_through"]
 
@@ -115,7 +116,9 @@ class PixelInspector(QWidget):
         self.cut: Cut | None = None
         self.half_width.valueChanged.connect(lambda _: self.refresh())
         session.selection_changed.connect(lambda _place: self.refresh())
-        session.result_ready.connect(lambda _result: self.refresh())
+        # Drawn in the next turn of the event loop, once for a burst of results.
+        later = Throttle(0, self.refresh, self)
+        session.result_ready.connect(lambda _result: later())
 
     def refresh(self) -> None:
         """Redraw for the session's selected pixel and newest result."""

@@ -54,6 +54,7 @@ from .inspector_panel import PixelInspector
 from .markers_panel import MarkersPanel, marker_record
 from .parameters_panel import ParametersPanel
 from .stats_panel import StatisticsPanel
+from .throttle import Throttle
 
 __all__ = ["MainWindow", "strun_command"]
 
@@ -143,6 +144,9 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._hover: tuple[int, int] | None = None
 
+        # Numbers first, pictures in the next turn of the event loop: the counts show at once,
+        # and a burst of results (a slider sweep) is drawn once, with the newest.
+        self._draw_later = Throttle(0, self._draw_result, self)
         self.session.result_ready.connect(self._show_result)
         self.session.busy_changed.connect(self.busy_bar.setVisible)
         self.session.failed.connect(lambda message: self._error("Computing the flags failed",
@@ -692,11 +696,16 @@ class MainWindow(QMainWindow):
     # -- showing -------------------------------------------------------------------------
 
     def _show_result(self, result: SessionResult) -> None:
+        if result.status != "complete":
+            self.statusBar().showMessage(result.message, 10_000)
+        self._draw_later(result)
+
+    def _draw_result(self, result: SessionResult) -> None:
+        if result is not self.session.result:
+            return  # a newer one is on its way
         self.grid.show_result(result)
         if self._hover is not None:
             self._hovered(*self._hover)
-        if result.status != "complete":
-            self.statusBar().showMessage(result.message, 10_000)
 
     def _exposures_changed(self) -> None:
         science = self.session.science_entry
