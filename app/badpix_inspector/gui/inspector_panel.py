@@ -94,7 +94,7 @@ class PixelInspector(QWidget):
         self.half_width.setSuffix(" px")
         self.half_width.setToolTip("Half-width of the cut along the dispersion axis")
         self.plot = pg.PlotWidget(objectName="inspector_plot")
-        self.plot.addLegend(offset=(5, 5), labelTextSize="8pt")
+        self.plot.addLegend(offset=(-5, 5), labelTextSize="8pt", brush=(0, 0, 0, 150))
         self.plot.setLabel("left", "data (pedestal subtracted)")
         self.table = QTableWidget(0, len(_COLUMNS), objectName="inspector_table")
         self.table.setHorizontalHeaderLabels(_COLUMNS)
@@ -138,7 +138,8 @@ class PixelInspector(QWidget):
         x = cut.positions
         for number, (values, entry) in enumerate(zip(cut.exposures, result.used, strict=False)):
             colour = _EXPOSURE_COLOURS[number % len(_EXPOSURE_COLOURS)]
-            self.plot.plot(x, values, pen=pg.mkPen(colour, width=1), name=entry.name[-30:])
+            # Unnamed in the legend: the table beside the plot lists the exposures.
+            self.plot.plot(x, values, pen=pg.mkPen(colour, width=1))
         dashed = pg.mkPen((255, 80, 80, 120), style=Qt.PenStyle.DashLine)
         low = self.plot.plot(x, cut.band_low, pen=dashed)
         high = self.plot.plot(x, cut.band_high, pen=dashed, name="threshold band")
