@@ -136,7 +136,7 @@ class PixelInspector(QWidget):
         state = "flagged" if result.final[row, column] else "not flagged"
         self.title.setText(f"<b>x={column} y={row}</b>: {state}")
         x = cut.positions
-        for number, (values, entry) in enumerate(zip(cut.exposures, result.used, strict=False)):
+        for number, values in enumerate(cut.exposures):
             colour = _EXPOSURE_COLOURS[number % len(_EXPOSURE_COLOURS)]
             # Unnamed in the legend: the table beside the plot lists the exposures.
             self.plot.plot(x, values, pen=pg.mkPen(colour, width=1))
