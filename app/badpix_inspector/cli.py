@@ -47,25 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "Example: badpix-selfcal jw_spec2_asn.json --kernel_size 15 --output_dir out "
-            "--save_flagged_bkg. Exit status: 0 done or skipped, 1 data or file error, "
-            "2 usage error."
+            "--save_flagged_bkg. Many associations on Dask: badpix-selfcal batch --help. "
+            "Exit status: 0 done or skipped, 1 data or file error, 2 usage error."
         ),
     )
     parser.add_argument(
         "input", metavar="INPUT",
         help="science exposure (FITS, e.g. *_rate.fits) or calwebb_spec2 association (JSON)",
     )  # fmt: skip
-    for name in ("flagfrac_lower", "flagfrac_upper", "kernel_size"):
-        spec = PARAMETER_SPECS[name]
-        parser.add_argument(
-            *_spellings(name), dest=name, metavar="N" if spec.kind is int else "F",
-            # Kept as text: SelfcalParameters checks it, with a message naming the range.
-            default=spec.default, help=f"{spec.help} (default {spec.default})",
-        )  # fmt: skip
-    for name in ("force_single", "save_flagged_bkg"):
-        parser.add_argument(
-            *_spellings(name), dest=name, action="store_true", help=PARAMETER_SPECS[name].help
-        )
+    # Values are kept as text: SelfcalParameters checks them, naming the range.
+    _add_parameter_options(parser, defaults=True)
     parser.add_argument(
         "--selfcal", "--selfcal_list", "--selfcal-list", dest="selfcal", nargs="+",
         action="extend", default=[], metavar="FILE",
@@ -111,6 +102,139 @@ def _configure_logging(verbose: bool, quiet: bool) -> None:
     root.propagate = False
 
 
+def _add_parameter_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """Add the step's parameters as options (no defaults: a parameter file may set them)."""
+    for name in ("flagfrac_lower", "flagfrac_upper", "kernel_size"):
+        spec = PARAMETER_SPECS[name]
+        parser.add_argument(
+            *_spellings(name), dest=name, metavar="N" if spec.kind is int else "F",
+            default=spec.default if defaults else None,
+            help=f"{spec.help} (default {spec.default})",
+        )  # fmt: skip
+    for name in ("force_single", "save_flagged_bkg"):
+        parser.add_argument(*_spellings(name), dest=name, action="store_true",
+                            default=False if defaults else None,
+                            help=PARAMETER_SPECS[name].help)
+
+
+def build_batch_parser() -> argparse.ArgumentParser:
+    """Return the parser of ``badpix-selfcal batch``."""
+    parser = _OneLineParser(
+        prog=f"{PROG} batch",
+        description=(
+            "Run badpix_selfcal on many associations (or exposures) on a Dask cluster: a local "
+            "one sized to this machine, or an existing scheduler. Products newer than their "
+            "inputs are skipped unless --overwrite. Writes a CSV summary and an HTML overview."
+        ),
+    )
+    parser.add_argument("inputs", nargs="+", metavar="ASN_OR_GLOB",
+                        help="associations or exposures; quote globs: 'data/*_asn.json'")
+    parser.add_argument("--pars", type=Path, metavar="FILE.asdf",
+                        help="parameter file (from the window or --save-parameters); options "
+                        "given as well override it")
+    _add_parameter_options(parser, defaults=False)
+    parser.add_argument(*_spellings("output_dir"), dest="output_dir", type=Path, default=Path("."),
+                        metavar="DIR", help="folder for the products (default: current)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="workers of the local cluster (default: one per core)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="redo products that are newer than their inputs")
+    parser.add_argument("--summary", type=Path, metavar="FILE.csv",
+                        help="summary table (default: OUTPUT_DIR/badpix_selfcal_summary.csv; "
+                        "the overview goes beside it as .html)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    return parser
+
+
+def batch_main(argv: Sequence[str]) -> int:
+    """Run ``badpix-selfcal batch``; return its exit status (1 when any product failed)."""
+    parser = build_batch_parser()
+    arguments = parser.parse_args(argv)
+    _configure_logging(False, True)  # the workers' step logs would drown the progress
+    from .io import InputError, read_parameter_file
+
+    try:
+        base = read_parameter_file(arguments.pars) if arguments.pars else SelfcalParameters()
+    except InputError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return EXIT_DATA_ERROR
+    changes = {name: getattr(arguments, name) for name in PARAMETER_SPECS
+               if getattr(arguments, name) not in (None, False)}
+    try:
+        parameters = base.replace(**changes)
+    except ParameterError as error:
+        parser.error(str(error))
+    if arguments.workers is not None and arguments.workers < 1:
+        parser.error("--workers must be 1 or more")
+    if arguments.scheduler and arguments.workers:
+        parser.error("--workers sizes the local cluster; leave it out with --scheduler")
+
+    from .batch import (
+        expand_inputs,
+        plan_items,
+        refuse_collisions,
+        run_batch,
+        write_overview,
+        write_summary,
+    )
+    from .io import check_output_folder, make_output_folder
+
+    summary = arguments.summary or arguments.output_dir / "badpix_selfcal_summary.csv"
+    try:
+        items = plan_items(expand_inputs(arguments.inputs))
+        check_output_folder(arguments.output_dir)
+        check_output_folder(summary.parent)
+    except InputError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return EXIT_DATA_ERROR
+    refuse_collisions(items, parameters, arguments.output_dir)
+    make_output_folder(arguments.output_dir)
+    try:
+        client, cluster = _dask_client(arguments.scheduler, arguments.workers)
+    except OSError as error:
+        print(f"{PROG}: error: cannot reach the Dask scheduler {arguments.scheduler} "
+              f"({error}); check the address", file=sys.stderr)
+        return EXIT_DATA_ERROR
+    try:
+        rows = run_batch(items, parameters, arguments.output_dir.resolve(), client,
+                         overwrite=arguments.overwrite, quiet=arguments.quiet)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; finished products are kept, none is half-written, and a "
+              "rerun picks up where this one stopped", file=sys.stderr)
+        return 130
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    make_output_folder(summary.parent)
+    write_summary(rows, summary)
+    write_overview(rows, summary.with_suffix(".html"), parameters)
+    failed = [row for row in rows if row["status"] == "failed"]
+    done = sum(row["status"] == "complete" for row in rows)
+    skipped = sum(row["status"] in ("up to date", "skipped") for row in rows)
+    print(f"{PROG} batch: {done} made, {skipped} up to date or skipped, {len(failed)} failed; "
+          f"summary {summary}", file=sys.stderr)
+    for row in failed:
+        print(f"  failed: {row['association']} [{row['product']}]: {row['reason']}",
+              file=sys.stderr)
+    return EXIT_DATA_ERROR if failed else EXIT_OK
+
+
+def _dask_client(scheduler: str | None, workers: int | None):
+    """Connect to ``scheduler``, or start a local cluster of processes; return both."""
+    import os
+
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler, timeout="10s"), None
+    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                           processes=True, dashboard_address=":0", silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; return its exit status.
 
@@ -124,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         0 on success or a skip, 1 on a data or file error, 2 on a usage error.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "batch":
+        return batch_main(argv[1:])
     parser = build_parser()
     arguments = parser.parse_args(argv)
     try:

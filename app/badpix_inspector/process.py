@@ -56,7 +56,14 @@ class ProductOutcome:
     background_products : list of pathlib.Path
         Background products written (with ``save_flagged_bkg``).
     n_flagged : int
-        Pixels flagged (0 when skipped).
+        Pixels flagged (0 when skipped), hand edits included.
+    n_low, n_high : int or None
+        Flagged below the low and above the high threshold (None when the flags came
+        ready-made from the window).
+    n_already_bad : int
+        Flagged pixels that were DO_NOT_USE in the science exposure already.
+    detector : str or None
+        The science exposure's detector.
     thresholds : Thresholds or None
         The limits on the difference image (None when skipped).
     seconds : float
@@ -69,6 +76,10 @@ class ProductOutcome:
     n_flagged: int = 0
     thresholds: Thresholds | None = None
     seconds: float = 0.0
+    n_low: int | None = None
+    n_high: int | None = None
+    n_already_bad: int = 0
+    detector: str | None = None
 
 
 def load_exposures(members: ProductMembers) -> list[Exposure]:
@@ -218,7 +229,8 @@ def run_product(
             history_lines(parameters, dispaxis, None),
         )  # fmt: skip
         log.info("Saved model in %s", science_product)
-        return ProductOutcome("SKIPPED", science_product, seconds=time.perf_counter() - started)
+        return ProductOutcome("SKIPPED", science_product, seconds=time.perf_counter() - started,
+                              detector=science.detector)
 
     if extra_mask is not None and extra_mask.shape != shape:
         raise InputError(
@@ -230,7 +242,7 @@ def run_product(
             "DISPAXIS not found in %s: the median filter window will be %dx%d (two-dimensional).",
             science.name, parameters.kernel_size, parameters.kernel_size,
         )  # fmt: skip
-    limits = None
+    limits = n_low = n_high = None
     exposures = itertools.chain([science], _read_others(members, science))
     if extra_mask is None:
         # Exposures are read and folded into the minimum one at a time: only the running
@@ -240,6 +252,8 @@ def run_product(
         filtered = filter_combined(combined, parameters.kernel_size, dispaxis)
         limits = filtered.thresholds(parameters.flagfrac_lower, parameters.flagfrac_upper)
         mask = flag_mask(filtered.difference, limits)
+        n_low = int(np.count_nonzero(filtered.difference < limits.low))
+        n_high = int(np.count_nonzero(mask)) - n_low
         del combined, filtered
     else:
         for _ in exposures:  # still check that every exposure can be read and fits
@@ -258,13 +272,13 @@ def run_product(
         log.info("Manual edits: %d forced bad, %d forced good; %d flagged in the end",
                  int(forced_bad.sum()), int(forced_good.sum()), int(mask.sum()))
     make_output_folder(output_dir)
-    write_product(science.path, science_product, mask, "COMPLETE", history)
+    n_already_bad = write_product(science.path, science_product, mask, "COMPLETE", history)
     log.info("Saved model in %s", science_product)
     for source, destination in zip(members.backgrounds, background_products, strict=False):
         write_product(source, destination, mask, "COMPLETE", history)
         log.info("Saved model in %s", destination)
     log.info("Step badpix_selfcal done")
     return ProductOutcome(
-        "COMPLETE", science_product, background_products, n_flagged, limits,
-        time.perf_counter() - started,
+        "COMPLETE", science_product, background_products, int(np.count_nonzero(mask)), limits,
+        time.perf_counter() - started, n_low, n_high, n_already_bad, science.detector,
     )  # fmt: skip

@@ -177,7 +177,7 @@ def write_product(
     mask: np.ndarray | None,
     status: str,
     history: Iterable[str] = (),
-) -> None:
+) -> int:
     """Write ``source`` to ``destination`` with the step's flags applied.
 
     Parameters
@@ -192,7 +192,13 @@ def write_product(
         ``S_BPXSLF`` in the primary header: ``COMPLETE`` or ``SKIPPED``.
     history : iterable of str
         HISTORY cards to add to the primary header.
+
+    Returns
+    -------
+    int
+        How many flagged pixels were DO_NOT_USE in the input already.
     """
+    already_bad = 0
     with open_fits(source, memmap=False) as hdulist:
         if mask is not None:
             planes = {
@@ -206,6 +212,8 @@ def write_product(
                         source, f"{name} is {plane.shape}, unlike SCI {mask.shape}",
                         "repair the exposure",
                     )
+            if "DQ" in planes:
+                already_bad = int(np.count_nonzero(mask & ((planes["DQ"] & 1) != 0)))
             # The arrays were read into memory for this write alone: flag them in place.
             for name, flagged in apply_flags(planes, mask, in_place=True).items():
                 if name in hdulist:
@@ -219,3 +227,4 @@ def write_product(
         for line in history:
             primary.add_history(line)
         atomic_write(destination, lambda stream: hdulist.writeto(stream, output_verify="fix"))
+    return already_bad
