@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import SelfcalParameters
-from .io import InputError, ProductMembers, atomic_write, collect_inputs
+from .io import InputError, ProductMembers, collect_inputs, write_file
 from .process import plan_outputs, run_product
 
 __all__ = [
@@ -280,8 +280,7 @@ def write_summary(rows: Sequence[dict], path: Path) -> Path:
     writer = csv.DictWriter(text, fieldnames=SUMMARY_FIELDS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write(path, lambda stream: stream.write(text.getvalue().encode("utf-8")))
-    return path
+    return write_file(path, text.getvalue().encode("utf-8"))
 
 
 def write_overview(rows: Sequence[dict], path: Path, parameters: SelfcalParameters) -> Path:
@@ -331,5 +330,4 @@ orange frame: a flag count more than 3 MAD from the median ({median:g}); red fra
 {"".join(cells)}
 </body></html>
 """
-    atomic_write(path, lambda stream: stream.write(page.encode("utf-8")))
-    return path
+    return write_file(path, page.encode("utf-8"))

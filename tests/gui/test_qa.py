@@ -11,35 +11,13 @@ from astropy.table import Table
 
 pytest.importorskip("PyQt6")
 
+from gui_helpers import wait_for_result
 from PyQt6.QtCore import Qt
 
 from badpix_inspector.cli import main as command
 from badpix_inspector.gui import create_main_window
 from badpix_inspector.gui.histogram_panel import fraction_beyond
 from badpix_inspector.session import LABEL_FORCED_BAD, LABEL_FORCED_GOOD
-
-
-def wait_for_result(qtbot, window, timeout=20_000):
-    qtbot.waitUntil(lambda: not window.session.busy and window.session.result is not None
-                    and window.grid.shown is window.session.result, timeout=timeout)
-    return window.session.result
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
-    return folder
-
-
-@pytest.fixture
-def window(qtbot, settings_dir, cache, small_nirspec):
-    made = create_main_window([small_nirspec.association])
-    qtbot.addWidget(made)
-    made.show()
-    wait_for_result(qtbot, made)
-    yield made
-    made.close()
 
 
 @pytest.mark.parametrize("side", ["low", "high"])

@@ -10,6 +10,7 @@ from astropy.io import fits
 
 pytest.importorskip("PyQt6")
 
+from gui_helpers import wait_for_result
 from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PyQt6.QtGui import QDropEvent
 from PyQt6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSlider, QSpinBox
@@ -23,23 +24,6 @@ from badpix_inspector.gui.parameters_panel import (
     slider_to_fraction,
 )
 from badpix_inspector.io import read_parameter_file
-
-
-def wait_for_result(qtbot, window, timeout=20_000):
-    """Wait until the newest request's result is shown."""
-    qtbot.waitUntil(lambda: not window.session.busy and window.session.result is not None
-                    and window.grid.shown is window.session.result, timeout=timeout)
-    return window.session.result
-
-
-@pytest.fixture
-def window(qtbot, settings_dir, small_nirspec):
-    made = create_main_window([small_nirspec.association])
-    qtbot.addWidget(made)
-    made.show()
-    wait_for_result(qtbot, made)
-    yield made
-    made.close()
 
 
 def spin(window, name, kind=QSpinBox):

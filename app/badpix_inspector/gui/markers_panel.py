@@ -18,7 +18,6 @@ from PyQt6.QtWidgets import (
 )
 
 from ..core.dqflags import decode_dq
-from ..io import InputError
 from ..session import SessionResult
 
 __all__ = ["MARKER_FIELDS", "MarkersPanel", "marker_record"]
@@ -109,7 +108,7 @@ class MarkersPanel(QWidget):
         """Write the markers to ``path``: ECSV for ``.ecsv``, CSV otherwise (atomically)."""
         from astropy.table import Table
 
-        from ..io import atomic_write
+        from ..io import write_file
 
         path = Path(path)
         columns = {field: [record.get(field) for record in self.records]
@@ -120,10 +119,5 @@ class MarkersPanel(QWidget):
         file_format = "ascii.ecsv" if path.suffix.lower() == ".ecsv" else "ascii.csv"
         text = io.StringIO()
         table.write(text, format=file_format)
-        try:
-            atomic_write(path, lambda stream: stream.write(text.getvalue().encode("utf-8")))
-        except OSError as error:
-            raise InputError(path, f"cannot be written ({error.strerror})",
-                             "choose another path") from None
-        return path
+        return write_file(path, text.getvalue().encode("utf-8"))
 

@@ -11,6 +11,7 @@ from .products import (
     make_output_folder,
     output_stem,
     product_paths,
+    write_file,
     write_product,
 )
 from .qa_files import (
@@ -46,6 +47,7 @@ __all__ = [
     "read_session",
     "write_ds9_regions",
     "write_edits",
+    "write_file",
     "write_flag_mask",
     "write_parameter_file",
     "write_product",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..core.parameters import ParameterError, SelfcalParameters
 from .errors import InputError
-from .products import atomic_write
+from .products import write_file
 
 __all__ = ["STEP_CLASS", "read_parameter_file", "write_parameter_file"]
 
@@ -30,9 +30,6 @@ def write_parameter_file(path: str | Path, parameters: SelfcalParameters) -> Pat
     pathlib.Path
         The path written.
     """
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise InputError(path.parent, "the folder does not exist", "create it or choose another")
     import asdf  # here, not at the top: it costs the command a tenth of a second to start
 
     tree = {
@@ -40,13 +37,7 @@ def write_parameter_file(path: str | Path, parameters: SelfcalParameters) -> Pat
         "name": STEP_NAME,
         "parameters": {**parameters.as_dict(), "skip": False},
     }
-    try:
-        atomic_write(path, lambda stream: asdf.AsdfFile(tree).write_to(stream))
-    except OSError as error:
-        raise InputError(
-            path, f"cannot write the parameter file ({error.strerror})", "choose another path"
-        ) from None
-    return path
+    return write_file(path, asdf.AsdfFile(tree).write_to)
 
 
 def read_parameter_file(path: str | Path) -> SelfcalParameters:

@@ -23,6 +23,7 @@ __all__ = [
     "make_output_folder",
     "output_stem",
     "product_paths",
+    "write_file",
     "write_product",
 ]
 
@@ -169,6 +170,33 @@ def atomic_write(destination: Path, write: Callable[[BinaryIO], None]) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def write_file(path: str | Path, content: bytes | Callable[[BinaryIO], None]) -> Path:
+    """Write a file atomically (see `atomic_write`), as an `InputError` on failure.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+    content : bytes or callable
+        The bytes to write, or a function that writes to the open file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(path.parent, "the folder does not exist", "create it or choose another")
+    write = content if callable(content) else (lambda stream: stream.write(content))
+    try:
+        atomic_write(path, write)
+    except OSError as error:
+        raise InputError(path, f"cannot be written ({error.strerror})", "choose another path") \
+            from None
+    return path
 
 
 def write_product(

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import InputError
-from .products import atomic_write
+from .products import write_file
 
 __all__ = [
     "EDITS_FORMAT",
@@ -46,16 +46,7 @@ SESSION_FORMAT = "badpix-inspector session"
 
 
 def _write_json(path: Path, document: dict) -> Path:
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise InputError(path.parent, "the folder does not exist", "create it or choose another")
-    text = json.dumps(document, indent=1) + "\n"
-    try:
-        atomic_write(path, lambda stream: stream.write(text.encode("utf-8")))
-    except OSError as error:
-        raise InputError(path, f"cannot be written ({error.strerror})", "choose another path") \
-            from None
-    return path
+    return write_file(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
 
 
 def _read_json(path: Path, expected: str) -> dict:
@@ -196,13 +187,7 @@ def write_flag_mask(
         fits.ImageHDU(manual, name="MANUAL"),
         fits.ImageHDU(final.astype(np.uint8), name="FINAL"),
     ])
-    path = Path(path)
-    try:
-        atomic_write(path, lambda stream: hdulist.writeto(stream))
-    except OSError as error:
-        raise InputError(path, f"cannot be written ({error.strerror})", "choose another path") \
-            from None
-    return path
+    return write_file(path, hdulist.writeto)
 
 
 def write_ds9_regions(path: str | Path, flags: np.ndarray, colour: str = "red") -> Path:
@@ -213,11 +198,4 @@ def write_ds9_regions(path: str | Path, flags: np.ndarray, colour: str = "red") 
              "image"]
     lines += [f"box({column + 1},{row + 1},1,1,0)" for row, column in zip(rows, columns,
                                                                          strict=True)]
-    text = "\n".join(lines) + "\n"
-    path = Path(path)
-    try:
-        atomic_write(path, lambda stream: stream.write(text.encode("utf-8")))
-    except OSError as error:
-        raise InputError(path, f"cannot be written ({error.strerror})", "choose another path") \
-            from None
-    return path
+    return write_file(path, ("\n".join(lines) + "\n").encode("utf-8"))
