@@ -216,6 +216,11 @@ def test_edits_survive_parameter_changes_and_undo_restores(session, small_nirspe
     session.redo()
     session.wait()
     np.testing.assert_array_equal(session.result.final, before)
+    session.clear_edits()
+    session.wait()
+    assert session.result.statistics.n_forced_bad == 0
+    session.undo()  # clearing is one step
+    assert session.edits.n_forced_bad == 1 and session.edits.n_forced_good == 1
 
 
 def test_state_round_trip(session, small_nirspec):

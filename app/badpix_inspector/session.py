@@ -440,6 +440,14 @@ class Session:
             self.request()
         return changed
 
+    def clear_edits(self) -> None:
+        """Forget every hand edit (one undoable step) and recompute."""
+        if self.edits is None or not self.edits.state.any():
+            return
+        self.edits.clear()
+        self.edits_changed.emit()
+        self.request()
+
     def undo(self) -> bool:
         """Undo the last hand edit."""
         return self._history(self.edits.undo if self.edits else None)

@@ -217,7 +217,7 @@ class MainWindow(QMainWindow):
                                             "Ctrl+0")
         self.undo_action = self._action("&Undo edit", self.session.undo, standard.Undo)
         self.redo_action = self._action("&Redo edit", self.session.redo, "Ctrl+Shift+Z")
-        self.clear_edits_action = self._action("Clear all edits", self._clear_edits, None)
+        self.clear_edits_action = self._action("Clear all edits", self.session.clear_edits, None)
         self.open_session_action = self._action("Open &session…", self.open_session_dialog,
                                                 "Ctrl+Shift+O", "Open a saved session (JSON)")
         self.save_session_action = self._action("Save s&ession…", self.save_session_dialog,
@@ -447,12 +447,6 @@ class MainWindow(QMainWindow):
         if lists is None or (lists[0].size == 0 and lists[1].size == 0):
             return None
         return EditLists(lists[0], lists[1], self.session.edits.shape)
-
-    def _clear_edits(self) -> None:
-        if self.session.edits is not None:
-            self.session.edits.clear()
-            self.session.edits_changed.emit()
-            self.session.request()
 
     def _edits_changed(self) -> None:
         edits = self.session.edits
