@@ -227,3 +227,15 @@ def test_screenshot_option(tmp_path):
     image = QImage(str(shot))
     assert (image.width(), image.height()) == (1280, 800)
     assert not (tmp_path / "config" / "badpix-inspector").exists()  # settings left alone
+
+
+def test_remove_selected_exposures_and_markers(qtbot, window):
+    names = [entry.name for entry in window.session.entries]
+    window.exposures.table.selectRow(3)
+    qtbot.mouseClick(window.exposures.remove_button, Qt.MouseButton.LeftButton)
+    assert [entry.name for entry in window.session.entries] == names[:3]
+    for column in (1, 2, 3):
+        window.markers.add({"x": column, "y": 0, "note": ""})
+    window.markers.table.selectRow(1)
+    qtbot.mouseClick(window.markers.remove_button, Qt.MouseButton.LeftButton)
+    assert [record["x"] for record in window.markers.records] == [1, 3]

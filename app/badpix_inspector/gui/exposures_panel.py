@@ -17,6 +17,7 @@ from PyQt6.QtWidgets import (
 
 from ..io import ROLES
 from ..session import Session
+from .tables import selected_rows
 
 __all__ = ["ExposuresPanel"]
 
@@ -96,6 +97,5 @@ class ExposuresPanel(QWidget):
 
     def remove_selected(self) -> None:
         """Remove the selected rows from the session."""
-        rows = sorted({index.row() for index in self.table.selectedIndexes()}, reverse=True)
-        for row in rows:
+        for row in selected_rows(self.table):
             self.session.remove(row)

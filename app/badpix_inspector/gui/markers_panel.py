@@ -19,6 +19,7 @@ from PyQt6.QtWidgets import (
 
 from ..core.dqflags import decode_dq
 from ..session import SessionResult
+from .tables import selected_rows
 
 __all__ = ["MARKER_FIELDS", "MarkersPanel", "marker_record"]
 
@@ -81,8 +82,7 @@ class MarkersPanel(QWidget):
 
     def remove_selected(self) -> None:
         """Remove the selected markers."""
-        rows = sorted({index.row() for index in self.table.selectedIndexes()}, reverse=True)
-        for row in rows:
+        for row in selected_rows(self.table):
             del self.records[row]
         self._refresh()
 

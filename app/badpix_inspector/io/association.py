@@ -9,7 +9,9 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["ProductMembers", "collect_inputs", "is_association", "read_association"]
+__all__ = [
+    "ProductMembers", "collect_inputs", "is_association", "read_association", "read_json",
+]
 
 #: Association exptypes the step uses; any other member is ignored.
 _USED_EXPTYPES = ("science", "background", "selfcal")
@@ -58,6 +60,17 @@ def is_association(path: str | Path) -> bool:
     return head.startswith(b"{")
 
 
+def read_json(path: str | Path, kind: str) -> object:
+    """Read a JSON file, as an `InputError` naming ``kind`` when it is missing or not JSON."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, f"no such {kind} file", "check the path")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(path, f"not a JSON {kind} ({error})", f"give a {kind} file") from None
+
+
 def read_association(path: str | Path) -> list[ProductMembers]:
     """Read a calwebb_spec2 association.
 
@@ -79,14 +92,7 @@ def read_association(path: str | Path) -> list[ProductMembers]:
         one science member, or a member file that does not exist.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "no such association file", "check the path")
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(
-            path, f"not a JSON association ({error})", "give a calwebb_spec2 association"
-        ) from None
+    document = read_json(path, "association")
     products = document.get("products") if isinstance(document, dict) else None
     if not isinstance(products, list) or not products:
         raise InputError(path, "the association has no products", "give a spec2 association")

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .association import read_json
 from .errors import InputError
 from .products import write_file
 
@@ -50,13 +51,7 @@ def _write_json(path: Path, document: dict) -> Path:
 
 
 def _read_json(path: Path, expected: str) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "no such file", "check the path")
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(path, f"not JSON ({error})", f"give a {expected} file") from None
+    document = read_json(path, expected)
     if not isinstance(document, dict) or document.get("format") != expected:
         raise InputError(path, f"not a {expected} file", f"give a file saved as {expected}")
     return document
