@@ -192,3 +192,48 @@ def test_markers_blink_and_exports(qtbot, window, tmp_path):
     png = window.export_panel_png("difference", tmp_path / "difference.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     json.loads(window.export_edits(tmp_path / "e.json").read_text())
+
+
+def test_restore_offer_and_quit_prompt(qtbot, settings_dir, cache, small_nirspec, tmp_path,
+                                       monkeypatch):
+    first = create_main_window([small_nirspec.association])
+    qtbot.addWidget(first)
+    wait_for_result(qtbot, first)
+    first.session.edit_pixels([2], [3], 1)
+    first.write_autosave()
+    # Quitting with unsaved edits asks first: "cancel" keeps the window open.
+    first.show()
+    monkeypatch.setattr(first, "ask", lambda *args: "cancel")
+    assert not first.close() and first.isVisible()
+    # "discard" closes it and drops the autosave.
+    monkeypatch.setattr(first, "ask", lambda *args: "discard")
+    assert first.close() and not first.autosave_available()
+
+    second = create_main_window([small_nirspec.association])
+    qtbot.addWidget(second)
+    wait_for_result(qtbot, second)
+    second.session.edit_pixels([4], [5], -1)
+    second.show()
+    saved = tmp_path / "kept.json"
+    monkeypatch.setattr(second, "ask", lambda *args: "save")
+    monkeypatch.setattr(second, "save_session_dialog", lambda: second.save_session(saved))
+    assert second.close() and saved.is_file()
+
+    # A crash leaves an autosave; the next start offers it.
+    third = create_main_window([small_nirspec.association])
+    qtbot.addWidget(third)
+    wait_for_result(qtbot, third)
+    third.session.edit_pixels([6], [7], 1)
+    third.write_autosave()
+    third.session.close()  # the crash: no closeEvent, the autosave stays
+    fourth = create_main_window()
+    qtbot.addWidget(fourth)
+    monkeypatch.setattr(fourth, "ask", lambda *args: "discard")
+    assert fourth.offer_autosave() is False and not fourth.autosave_available()
+    third.write_autosave()
+    monkeypatch.setattr(fourth, "ask", lambda *args: "restore")
+    assert fourth.offer_autosave() is True
+    wait_for_result(qtbot, fourth)
+    assert fourth.session.edits.state[6, 7] == 1
+    monkeypatch.setattr(fourth, "ask", lambda *args: "discard")
+    monkeypatch.setattr(third, "ask", lambda *args: "discard")

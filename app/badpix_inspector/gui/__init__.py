@@ -85,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.resize(*arguments.size)
     window.show()
     if arguments.screenshot is None:
+        # Once the window shows: offer the edits a crashed run left behind.
+        QTimer.singleShot(0, window.offer_autosave)
         code = app.exec()
         _tear_down(app, window)
         return code

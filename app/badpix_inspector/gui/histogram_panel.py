@@ -67,6 +67,7 @@ class HistogramPanel(QWidget):
                                    hoverPen=pg.mkPen(colour, width=4))
             line.setToolTip(f"drag to set flagfrac_{'lower' if side == 'low' else 'upper'}")
             line.sigPositionChangeFinished.connect(lambda item, s=side: self._dragged(s))
+            line.setVisible(False)  # until there is a distribution to cut
             self.plot.addItem(line)
             self.lines[side] = line
         self._throttles = {}
@@ -93,6 +94,8 @@ class HistogramPanel(QWidget):
         if result.status != "complete" or values is None or values.size == 0:
             self.values = None
             self.curve.setData([], [])
+            for line in self.lines.values():
+                line.setVisible(False)
             self.note.setText(result.message)
             return
         self.values = values
@@ -103,6 +106,7 @@ class HistogramPanel(QWidget):
         self.curve.setData(edges, np.log10(1.0 + counts))
         for side, value in (("low", limits.low), ("high", limits.high)):
             line = self.lines[side]
+            line.setVisible(True)
             if not line.moving:  # never pull a line from under the user's mouse
                 with QSignalBlocker(line):
                     line.setValue(float(value))

@@ -187,6 +187,7 @@ class ImagePanel(QWidget):
         # NaN pixels are drawn transparent: this grey backdrop under the image shows there.
         self.backdrop = pg.ImageItem(np.array([[NAN_COLOUR]], dtype=np.uint8))
         self.backdrop.setZValue(-10)
+        self.backdrop.setVisible(False)  # until there is an image to sit under
         self.plot.addItem(self.backdrop, ignoreBounds=True)
         self.image = pg.ImageItem()
         self.overlay = pg.ImageItem()

@@ -164,6 +164,10 @@ class MainWindow(QMainWindow):
         self.grid.hovered.connect(self._hovered)
         self.grid.set_overlay_opacity(self.statistics.opacity.value() / 100)
         self._restore_settings()
+        self._edits_changed()  # nothing to undo yet
+        self.statusBar().showMessage(
+            "Open exposures or a spec2 association (Ctrl+O), drop files on the window, or try "
+            "File ▸ Open demo data.")
 
     # -- construction --------------------------------------------------------------------
 
@@ -593,18 +597,42 @@ class MainWindow(QMainWindow):
         self._saved_revision = -1
         return True
 
-    def offer_autosave(self) -> None:
-        """Ask whether to bring back edits that a previous run did not save."""
-        if not self.autosave_available() or QApplication.platformName() == "offscreen":
-            return
-        answer = QMessageBox.question(
-            self, "Restore unsaved edits?",
+    def offer_autosave(self) -> bool | None:
+        """Offer to bring back hand edits that a previous run left unsaved.
+
+        Returns True when they were restored, False when declined (the autosave is then
+        removed), None when there was nothing to offer or nobody to ask (offscreen).
+        """
+        if not self.autosave_available():
+            return None
+        answer = self.ask(
+            "Restore unsaved edits?",
             "badpix-inspector did not close normally last time and left unsaved hand edits. "
-            "Restore them?")
-        if answer == QMessageBox.StandardButton.Yes:
-            self.restore_autosave()
-        else:
+            "Restore them?", ("restore", "discard"))
+        if answer == "restore":
+            return self.restore_autosave()
+        if answer == "discard":
             self.remove_autosave()
+            return False
+        return None
+
+    def ask(self, title: str, text: str, answers: tuple[str, ...]) -> str | None:
+        """Ask a question with a dialog; return the answer, or None offscreen (nobody there).
+
+        ``answers`` are among "restore", "discard", "save" and "cancel". Tests replace this
+        method to answer for the user.
+        """
+        if QApplication.platformName() == "offscreen":
+            return None
+        buttons = {"restore": QMessageBox.StandardButton.Yes,
+                   "discard": QMessageBox.StandardButton.Discard,
+                   "save": QMessageBox.StandardButton.Save,
+                   "cancel": QMessageBox.StandardButton.Cancel}
+        flags = QMessageBox.StandardButton.NoButton
+        for answer in answers:
+            flags |= buttons[answer]
+        chosen = QMessageBox.question(self, title, text, flags)
+        return next((answer for answer in answers if buttons[answer] == chosen), None)
 
     # -- exports -------------------------------------------------------------------------
 
@@ -799,21 +827,19 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         """Ask about unsaved edits, save settings and stop the worker."""
-        if self.has_unsaved_edits() and QApplication.platformName() != "offscreen":
-            answer = QMessageBox.question(
-                self, "Unsaved hand edits",
+        if self.has_unsaved_edits():
+            answer = self.ask(
+                "Unsaved hand edits",
                 "There are hand edits that are not saved. Save the session before quitting?",
-                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                | QMessageBox.StandardButton.Cancel)
-            if answer == QMessageBox.StandardButton.Cancel or (
-                answer == QMessageBox.StandardButton.Save and self.save_session_dialog() is None
-            ):
+                ("save", "discard", "cancel"))
+            if answer == "cancel" or (answer == "save" and self.save_session_dialog() is None):
                 event.ignore()
                 return
-            if answer == QMessageBox.StandardButton.Discard:
+            if answer == "discard":
+                self._saved_revision = self.session.edits.revision  # the user let them go
                 self.remove_autosave()
-        elif self.has_unsaved_edits():
-            self.write_autosave()  # nobody to ask: keep them for the next run
+            elif answer is None:
+                self.write_autosave()  # nobody to ask: keep them for the next run
         if self.remember_settings:
             self.save_settings()
         if not self.has_unsaved_edits():

@@ -54,6 +54,7 @@ class StatisticsPanel(QWidget):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         for label in self.values.values():
             label.setWordWrap(True)
+        self.values["status"].clear()  # a message line, not a number
         form = QFormLayout()
         form.addRow("flagged in total", self.flag_count)
         form.addRow("flagged low", self.values["low"])
