@@ -137,6 +137,22 @@ def test_usage_errors(associations, arguments, code, capsys):
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
+def test_inputs_become_absolute_and_zero_overrides_the_parameter_file(cluster, associations,
+                                                                      tmp_path, monkeypatch):
+    from badpix_inspector import SelfcalParameters
+    from badpix_inspector.batch import expand_inputs
+    from badpix_inspector.io import write_parameter_file
+
+    monkeypatch.chdir(associations[0].parent.parent)
+    relative = f"{associations[0].parent.name}/*_asn.json"
+    assert expand_inputs([relative]) == [associations[0].resolve()]
+    pars = write_parameter_file(tmp_path / "p.asdf", SelfcalParameters(flagfrac_lower=0.01))
+    out = tmp_path / "out"
+    assert batch(cluster, relative, "--pars", pars, "--flagfrac_lower", "0",
+                 "--output_dir", out) == 0
+    assert "flagfrac_lower=0 " in str(fits.getheader(products(out)[0])["HISTORY"])
+
+
 def test_nothing_matches(tmp_path, capsys):
     assert main(["batch", str(tmp_path / "*_asn.json")]) == 1
     assert "matches no file" in capsys.readouterr().err

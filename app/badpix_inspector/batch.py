@@ -68,7 +68,7 @@ class WorkItem:
 
 
 def expand_inputs(patterns: Sequence[str]) -> list[Path]:
-    """Expand globs (``data/*_asn.json``) and plain paths, in order, without duplicates.
+    """Expand globs (``data/*_asn.json``) and plain paths to absolute paths, in order, once each.
 
     Raises
     ------
@@ -81,7 +81,8 @@ def expand_inputs(patterns: Sequence[str]) -> list[Path]:
         if not matches or (not glob.has_magic(pattern) and not Path(pattern).exists()):
             raise InputError(pattern, "matches no file", "check the pattern or the path")
         for match in matches:
-            path = Path(match)
+            # Absolute: the tasks may run on workers whose working folder is not ours.
+            path = Path(match).resolve()
             if path not in paths:
                 paths.append(path)
     return paths

@@ -160,8 +160,9 @@ def batch_main(argv: Sequence[str]) -> int:
     except InputError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_DATA_ERROR
+    # Options left out are None (or False for the switches): the parameter file's value holds.
     changes = {name: getattr(arguments, name) for name in PARAMETER_SPECS
-               if getattr(arguments, name) not in (None, False)}
+               if getattr(arguments, name) is not None and getattr(arguments, name) is not False}
     try:
         parameters = base.replace(**changes)
     except ParameterError as error:
