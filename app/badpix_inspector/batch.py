@@ -183,8 +183,6 @@ def process_item(
     item: WorkItem, parameters: SelfcalParameters, output_dir: Path, overwrite: bool
 ) -> dict:
     """Make one product (runs on a Dask worker); return its summary row, never raise."""
-    from .io import open_fits
-
     started = time.perf_counter()
     row = {key: "" for key in SUMMARY_FIELDS}
     row.update(association=str(item.source), product=item.product,
@@ -197,10 +195,11 @@ def process_item(
                 "reason": "products newer than their inputs (use --overwrite to redo)"}
     try:
         outcome = run_product(item.members, parameters, output_dir)
-        with open_fits(outcome.science_product, memmap=False) as product:
-            dq = np.asarray(product["DQ"].data)
-        flags = (dq & (1 << 30)) != 0
-        thumbnail = flag_thumbnail(flags, ((dq & 1) != 0) & ~flags)
+        thumbnail = b""
+        if outcome.flags is not None:
+            already = outcome.already_bad
+            already = np.zeros_like(outcome.flags) if already is None else already
+            thumbnail = flag_thumbnail(outcome.flags, already & ~outcome.flags)
     except InputError as error:
         return {**row, "status": "failed", "reason": str(error),
                 "seconds": round(time.perf_counter() - started, 3)}

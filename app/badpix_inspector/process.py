@@ -62,6 +62,10 @@ class ProductOutcome:
         ready-made from the window).
     n_already_bad : int
         Flagged pixels that were DO_NOT_USE in the science exposure already.
+    flags : numpy.ndarray of bool or None
+        The pixels flagged in the science product (None when skipped).
+    already_bad : numpy.ndarray of bool or None
+        The science pixels that were DO_NOT_USE before the step.
     detector : str or None
         The science exposure's detector.
     thresholds : Thresholds or None
@@ -80,6 +84,8 @@ class ProductOutcome:
     n_high: int | None = None
     n_already_bad: int = 0
     detector: str | None = None
+    flags: np.ndarray | None = field(default=None, repr=False)
+    already_bad: np.ndarray | None = field(default=None, repr=False)
 
 
 def load_exposures(members: ProductMembers) -> list[Exposure]:
@@ -272,7 +278,8 @@ def run_product(
         log.info("Manual edits: %d forced bad, %d forced good; %d flagged in the end",
                  int(forced_bad.sum()), int(forced_good.sum()), int(mask.sum()))
     make_output_folder(output_dir)
-    n_already_bad = write_product(science.path, science_product, mask, "COMPLETE", history)
+    already_bad = write_product(science.path, science_product, mask, "COMPLETE", history)
+    n_already_bad = 0 if already_bad is None else int(np.count_nonzero(mask & already_bad))
     log.info("Saved model in %s", science_product)
     for source, destination in zip(members.backgrounds, background_products, strict=False):
         write_product(source, destination, mask, "COMPLETE", history)
@@ -281,4 +288,5 @@ def run_product(
     return ProductOutcome(
         "COMPLETE", science_product, background_products, int(np.count_nonzero(mask)), limits,
         time.perf_counter() - started, n_low, n_high, n_already_bad, science.detector,
+        mask, already_bad,
     )  # fmt: skip

@@ -205,7 +205,7 @@ def write_product(
     mask: np.ndarray | None,
     status: str,
     history: Iterable[str] = (),
-) -> int:
+) -> np.ndarray | None:
     """Write ``source`` to ``destination`` with the step's flags applied.
 
     Parameters
@@ -223,10 +223,11 @@ def write_product(
 
     Returns
     -------
-    int
-        How many flagged pixels were DO_NOT_USE in the input already.
+    numpy.ndarray of bool or None
+        The pixels that were DO_NOT_USE in the input already (None without a DQ plane or
+        when nothing was flagged).
     """
-    already_bad = 0
+    already_bad = None
     with open_fits(source, memmap=False) as hdulist:
         if mask is not None:
             planes = {
@@ -241,7 +242,7 @@ def write_product(
                         "repair the exposure",
                     )
             if "DQ" in planes:
-                already_bad = int(np.count_nonzero(mask & ((planes["DQ"] & 1) != 0)))
+                already_bad = (planes["DQ"] & 1) != 0
             # The arrays were read into memory for this write alone: flag them in place.
             for name, flagged in apply_flags(planes, mask, in_place=True).items():
                 if name in hdulist:
