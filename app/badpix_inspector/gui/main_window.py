@@ -34,7 +34,6 @@ from PyQt6.QtWidgets import (
 )
 
 from .. import __version__
-from ..core.dqflags import decode_dq
 from ..io import (
     EditLists,
     InputError,
@@ -746,17 +745,17 @@ class MainWindow(QMainWindow):
         rows, columns = result.science.shape
         if not (0 <= row < rows and 0 <= column < columns):
             return f"x={column} y={row} (outside the detector)"
+        # The same look-ups as a marker's; the status line only formats them.
+        record = marker_record(result, row, column)
         parts = [f"x={column} y={row}"]
-        for key, label in (("combined", "combined"), ("smoothed", "filtered"),
+        for key, label in (("combined", "combined"), ("filtered", "filtered"),
                            ("difference", "diff"), ("science", "science")):
-            data = getattr(result, key)
-            if data is not None:
-                parts.append(f"{label}={data[row, column]:.5g}")
-        if result.science_dq is not None:
-            value = int(result.science_dq[row, column])
-            names = ", ".join(decode_dq(value)) or "GOOD"
-            parts.append(f"DQ={value} ({names})")
-        if result.flags is not None and result.flags[row, column]:
+            if record[key] is not None:
+                parts.append(f"{label}={record[key]:.5g}")
+        if record["dq"] is not None:
+            names = ", ".join(record["dq_names"].split()) or "GOOD"
+            parts.append(f"DQ={record['dq']} ({names})")
+        if record["algorithm_flag"]:
             parts.append("FLAGGED")
         if result.source_index is not None:
             source = int(result.source_index[row, column])
