@@ -23,8 +23,17 @@ from .qa_files import (
     write_flag_mask,
     write_session,
 )
+from .regions import (
+    REGION_KINDS,
+    flag_regions,
+    read_region_edits,
+    read_region_markers,
+    read_regions,
+    write_flag_regions,
+)
 
 __all__ = [
+    "REGION_KINDS",
     "ROLES",
     "STEP_CLASS",
     "EditLists",
@@ -35,6 +44,7 @@ __all__ = [
     "check_output_folder",
     "check_outputs",
     "collect_inputs",
+    "flag_regions",
     "is_association",
     "make_output_folder",
     "open_fits",
@@ -44,11 +54,15 @@ __all__ = [
     "read_edits",
     "read_exposure",
     "read_parameter_file",
+    "read_region_edits",
+    "read_region_markers",
+    "read_regions",
     "read_session",
     "write_ds9_regions",
     "write_edits",
     "write_file",
     "write_flag_mask",
+    "write_flag_regions",
     "write_parameter_file",
     "write_product",
     "write_session",
