@@ -20,6 +20,7 @@ image
 point(11,21) # point=x text={hot pixel?}
 point(31,6) # point=circle
 box(20,10,3,1,0) # tag={forced_bad}
+box(10,30,2,2,45) # tag={forced_bad}
 circle(40,30,1.2) # color=red
 polygon(5.5,35.5,8.5,35.5,8.5,37.5,5.5,37.5)
 box(45,5,1,1,0) # color=magenta tag={forced_good}
@@ -38,7 +39,7 @@ def test_a_file_written_by_ds9s_conventions_loads_as_markers(tmp_path):
     # Zero-based numpy pixels: DS9's (11, 21) is column 10, row 20.
     assert markers[:2] == [{"x": 10, "y": 20, "note": "hot pixel?"},
                            {"x": 30, "y": 5, "note": ""}]
-    assert [(m["x"], m["y"]) for m in markers[2:]] == [(19, 9), (39, 29), (6, 36), (44, 4),
+    assert [(m["x"], m["y"]) for m in markers[2:]] == [(19, 9), (9, 29), (39, 29), (6, 36), (44, 4),
                                                       (39, 29)]
 
 
@@ -52,12 +53,17 @@ def test_a_file_written_by_ds9s_conventions_loads_as_edits(tmp_path):
     # lists stays forced bad. The polygon covers columns 5..7 of rows 35..36.
     circle = [(29, 39), (28, 39), (30, 39), (29, 38), (29, 40)]
     polygon = [(row, column) for row in (35, 36) for column in (5, 6, 7)]
-    expected_bad = _pixels((20, 10), (5, 30), (9, 18), (9, 19), (9, 20), *circle, *polygon)
+    # The box of 2 x 2 turned by 45 degrees round (9, 29) 0-based is a diamond reaching
+    # 1.41 pixels from its centre: the centre and its 4 sides.
+    diamond = [(29, 9), (28, 9), (30, 9), (29, 8), (29, 10)]
+    expected_bad = _pixels((20, 10), (5, 30), (9, 18), (9, 19), (9, 20), *diamond, *circle,
+                           *polygon)
     assert _pixels(*edits.forced_bad.tolist()) == expected_bad
     assert _pixels(*edits.forced_good.tolist()) == [(4, 44)]
     # Untagged regions can be read as forced good instead (and the excluded box as bad).
     edits = read_region_edits(path, SHAPE, default="forced_good")
-    assert _pixels(*edits.forced_bad.tolist()) == _pixels((9, 18), (9, 19), (9, 20), (29, 39))
+    assert _pixels(*edits.forced_bad.tolist()) == _pixels((9, 18), (9, 19), (9, 20), *diamond,
+                                                          (29, 39))
     assert (4, 44) in _pixels(*edits.forced_good.tolist())
     # Pixels outside the detector are dropped.
     small = read_region_edits(path, (10, 25))
@@ -114,7 +120,7 @@ def test_bad_region_files_are_refused_in_one_line(tmp_path):
         read_region_edits(sky, SHAPE)
     junk = tmp_path / "junk.reg"
     junk.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(InputError, match="junk.reg"):
+    with pytest.raises(InputError, match=r"junk\.reg"):
         read_region_markers(junk)
     with pytest.raises(ValueError, match="unknown flag kind"):
         write_flag_regions(tmp_path / "x.reg", {"middle": np.zeros(SHAPE, bool)})

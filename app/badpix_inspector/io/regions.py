@@ -214,12 +214,21 @@ def _centre_pixel(shape) -> tuple[int, int]:
 
 def _covered(shape, image_shape: tuple[int, int]) -> np.ndarray:
     """Return the [row, column] pixels whose centre the region covers (N x 2)."""
-    from regions import PointPixelRegion, TextPixelRegion
+    from regions import PointPixelRegion, RectanglePixelRegion, TextPixelRegion
 
     if isinstance(shape, TextPixelRegion):
         return np.empty((0, 2), dtype=np.int64)
     if isinstance(shape, PointPixelRegion):
         pixels = np.array([_centre_pixel(shape)], dtype=np.int64)
+    elif isinstance(shape, RectanglePixelRegion) and float(shape.angle.value) % 360 == 0:
+        # The common case (our own boxes) by arithmetic: to_mask costs ~0.4 ms a region.
+        # Centres on the box's edge count on its left/bottom side only, so a box of
+        # integer width n covers n pixels.
+        x, y = float(shape.center.x), float(shape.center.y)
+        half_x, half_y = float(shape.width) / 2, float(shape.height) / 2
+        columns = np.arange(np.ceil(x - half_x), np.ceil(x + half_x), dtype=np.int64)
+        rows = np.arange(np.ceil(y - half_y), np.ceil(y + half_y), dtype=np.int64)
+        pixels = np.stack(np.meshgrid(rows, columns, indexing="ij"), axis=-1).reshape(-1, 2)
     else:
         try:
             mask = shape.to_mask(mode="center")
