@@ -31,6 +31,7 @@ from .regions import (
     read_regions,
     write_flag_regions,
 )
+from .samp import SampError, SampSender, send_image, send_table
 
 __all__ = [
     "REGION_KINDS",
@@ -40,6 +41,8 @@ __all__ = [
     "Exposure",
     "InputError",
     "ProductMembers",
+    "SampError",
+    "SampSender",
     "atomic_write",
     "check_output_folder",
     "check_outputs",
@@ -58,6 +61,8 @@ __all__ = [
     "read_region_markers",
     "read_regions",
     "read_session",
+    "send_image",
+    "send_table",
     "write_ds9_regions",
     "write_edits",
     "write_file",
