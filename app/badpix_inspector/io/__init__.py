@@ -1,6 +1,7 @@
 """The file layer: exposures, associations, products and parameter files (astropy, asdf)."""
 
 from .association import ProductMembers, collect_inputs, is_association, read_association
+from .datamodels import exposures_from_datamodels, is_datamodel_input, pipeline_parameters
 from .errors import InputError
 from .exposures import ROLES, Exposure, open_fits, read_exposure
 from .parfile import STEP_CLASS, read_parameter_file, write_parameter_file
@@ -47,11 +48,14 @@ __all__ = [
     "check_output_folder",
     "check_outputs",
     "collect_inputs",
+    "exposures_from_datamodels",
     "flag_regions",
     "is_association",
+    "is_datamodel_input",
     "make_output_folder",
     "open_fits",
     "output_stem",
+    "pipeline_parameters",
     "product_paths",
     "read_association",
     "read_edits",
