@@ -121,7 +121,8 @@ class SimulatedSet:
     defects : Defects
         The planted defects.
     cosmic_ray : numpy.ndarray
-        Where the cosmic-ray residual sits (in one exposure only).
+        Where the cosmic-ray residual sits (in one exposure only: the last selfcal, or the
+        science exposure when there is no selfcal).
     lines : numpy.ndarray of bool
         Where the extended source's emission lines peak (see `planted_lines`), in the
         science and selfcal exposures (never in the backgrounds).
@@ -517,15 +518,20 @@ def make_association(
     members: list[dict[str, str]] = []
     paths: list[Path] = []
     defects = cosmic = None
+    # The cosmic-ray residual goes into the last selfcal dither (the science exposure when
+    # there is none), never into a background: with off-source backgrounds the minimum is
+    # theirs, and a hit in one of them would leave its pixels the minimum of one fewer
+    # background, raised by chance above their neighbours.
+    hit = len(roles) - 1 if n_selfcal else 0
     for number, role in enumerate(roles):
         visit = "004" if role == "background" else "003"
         name = f"jw{program}{visit}001_03102_{number + 1:05d}_{detector.lower()}_rate.fits"
         planes, defects, hits = simulate_exposure(
             detector, dither=number, pedestal=float(pedestals[number]),
-            seed=seed * 1000 + number, cosmic_ray=number == min(1, len(roles) - 1), shape=shape,
+            seed=seed * 1000 + number, cosmic_ray=number == hit, shape=shape,
             background=role == "background",
         )  # fmt: skip
-        if number == min(1, len(roles) - 1):
+        if number == hit:
             cosmic = hits
         paths.append(
             write_exposure(
