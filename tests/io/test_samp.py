@@ -99,3 +99,10 @@ def test_no_hub_is_said_in_one_line(tmp_path, monkeypatch):
     assert message == ("no SAMP hub is running; start DS9, Aladin or TOPCAT (each starts a "
                        "hub), then send again")
     assert "\n" not in message
+    # A lock file left behind by a hub that died says the same.
+    stale = tmp_path / "stale"
+    stale.write_text("samp.secret=abc\nsamp.hub.xmlrpc.url=http://127.0.0.1:9/xmlrpc\n"
+                     "samp.profile.version=1.3\n")
+    monkeypatch.setenv("SAMP_HUB", f"std-lockurl:{stale.as_uri()}")
+    with pytest.raises(SampError, match="no SAMP hub is running"):
+        send_image(np.zeros((2, 2)), "x")

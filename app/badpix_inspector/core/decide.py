@@ -317,6 +317,13 @@ def suspect_flags(
     neighbours reached; a flag with fewer than ``half_width`` neighbours reached in all
     (an isolated pixel between NaNs) is never suspect, for lack of evidence.
 
+    In a ``_rate`` file the gaps between slices are dark, not NaN: there the walk crosses
+    the slice edge, and the dark neighbours beyond it are not raised. That can only lower
+    the fraction (a line pixel near a slice edge may escape), never make a lone bad pixel
+    suspect. Flags along the detector edge where the zero padding biases the filtered
+    image low are raised across the slice too and are called suspect: they are not bad
+    pixels either.
+
     **Direction.** ``DISPAXIS = 2`` (window along rows, array axis 0) looks along the
     columns (axis 1) and ``DISPAXIS = 1`` along the rows (axis 0). With ``dispaxis=None``
     the filter window is square and there is no dispersion direction: no flag is suspect.
