@@ -163,7 +163,10 @@ def write_flag_regions(
                     "writes fewer)", len(shapes))
     text = shapes.serialize(format="ds9", precision=_PRECISION) if len(shapes) else (
         "# Region file format: DS9 version 4.1\nimage\n")
-    return write_file(path, text.encode("utf-8"))
+    first, _, rest = text.partition("\n")
+    note = ("# badpix-inspector: image coordinates (1-based); tags low, high, forced_bad, "
+            "forced_good, marker")
+    return write_file(path, f"{first}\n{note}\n{rest}".encode())
 
 
 def read_regions(path: str | Path):
@@ -253,7 +256,9 @@ def read_region_markers(path: str | Path) -> list[dict[str, Any]]:
     """Read a DS9 region file as markers.
 
     Every region gives one marker at its centre pixel (a point at its own pixel), with the
-    region's ``text`` as the note; text-only regions are skipped.
+    region's ``text`` as the note; text-only regions are skipped, and so are regions tagged
+    as flags (``low``, ``high``, ``forced_bad``, ``forced_good``: a file written by
+    `write_flag_regions` gives back its markers only).
 
     Returns
     -------
@@ -264,7 +269,7 @@ def read_region_markers(path: str | Path) -> list[dict[str, Any]]:
 
     markers = []
     for shape in read_regions(path):
-        if isinstance(shape, TextPixelRegion):
+        if isinstance(shape, TextPixelRegion) or _kind(shape) is not None:
             continue
         row, column = _centre_pixel(shape)
         markers.append({"x": column, "y": row, "note": str(shape.meta.get("text") or "")})
