@@ -9,10 +9,20 @@ calwebb_spec2 runs ``badpix_selfcal``:
 - NIRSpec IFU (NRS1, NRS2): 2048x2048 with 4 reference pixels round the edge, 30 slices as
   horizontal traces, dispersion along the columns (``DISPAXIS = 1``);
 
-with a different pedestal in each exposure, a point source dithered between exposures,
-spectral structure (continuum and lines) along the dispersion axis, hot, cold and NaN
-pixels (some already flagged in DQ) shared by every exposure, and a cosmic-ray residual in
-one exposure only.
+with a different pedestal in each exposure, hot, cold and NaN pixels (some already flagged
+in DQ) shared by every exposure, and a cosmic-ray residual in one exposure only. The light
+is true to the two ways the step is set up:
+
+- a dedicated **background** exposure looks off source: the sky only, a smooth continuum
+  along the dispersion axis;
+- the **science** exposure and its **selfcal** dithers look at the target: the sky, an
+  extended source that fills the field (a continuum with emission lines, the same in every
+  dither) and a point source that moves between dithers.
+
+So with a background the minimum holds no lines; without one (``n_background=0``, the
+pipeline notebooks' selfcal-only set-up) the lines survive the minimum and the step flags
+their peaks. `SimulatedSet` records where the lines and the defects were planted
+(`planted_lines`; the command line writes them to ``*_planted.json`` beside the association).
 
 Use `make_association` from Python, or ``python -m badpix_inspector.simulate OUTDIR
 --instrument miri|nirspec``.
@@ -36,14 +46,18 @@ from astropy.io import fits
 
 __all__ = [
     "DETECTORS",
+    "LINE_SIGMA",
     "Defects",
+    "PlantedLine",
     "SimulatedSet",
     "asdf_extension",
     "demo_association",
     "main",
     "make_association",
+    "planted_lines",
     "simulate_exposure",
     "write_exposure",
+    "write_planted",
 ]
 
 # DQ bits used here (jwst's names): DO_NOT_USE, JUMP_DET, DEAD, HOT, REFERENCE_PIXEL.
@@ -107,7 +121,13 @@ class SimulatedSet:
     defects : Defects
         The planted defects.
     cosmic_ray : numpy.ndarray
-        Where the cosmic-ray residual sits (in one exposure only).
+        Where the cosmic-ray residual sits (in one exposure only: the last selfcal, or the
+        science exposure when there is no selfcal).
+    lines : numpy.ndarray of bool
+        Where the extended source's emission lines peak (see `planted_lines`), in the
+        science and selfcal exposures (never in the backgrounds).
+    line_list : tuple of PlantedLine
+        The lines themselves (channel, centre along the dispersion axis, strength).
     """
 
     association: Path
@@ -116,6 +136,8 @@ class SimulatedSet:
     selfcals: list[Path]
     defects: Defects
     cosmic_ray: np.ndarray
+    lines: np.ndarray | None = None
+    line_list: tuple = ()
 
     @property
     def exposures(self) -> list[Path]:
@@ -155,39 +177,101 @@ def _slice_geometry(layout: _Layout, shape: tuple[int, int]):
         yield number, first, last, n_slices, pitch, index, within, inside, y, x, full_rows
 
 
-@functools.lru_cache(maxsize=4)
-def _background_scene(detector: str, shape: tuple[int, int]) -> np.ndarray:
-    """Return the illumination without the point source, dispersion along rows (read-only)."""
-    layout = DETECTORS[detector]
-    scene = np.zeros(shape)
+#: Width (Gaussian sigma, pixels along the dispersion axis) of the planted emission lines.
+LINE_SIGMA = 1.6
+#: Tilt of the lines across the slices (pixels along the dispersion per pixel across).
+LINE_TILT = 0.004
+
+
+@dataclass(frozen=True)
+class PlantedLine:
+    """One emission line of the extended source.
+
+    Attributes
+    ----------
+    channel : int
+        The channel (0 or 1 on MIRI, 0 on NIRSpec).
+    centre : float
+        Zero-based position along the dispersion axis at the channel's middle column
+        (rows for MIRI, columns for NIRSpec).
+    strength : float
+        Peak height relative to the channel's continuum scale.
+    """
+
+    channel: int
+    centre: float
+    strength: float
+
+
+def _line_list(layout: _Layout) -> tuple[PlantedLine, ...]:
+    full_rows = layout.shape[0] if layout.dispaxis == 2 else layout.shape[1]
     rng = np.random.default_rng(1)
+    lines = []
+    for number in range(len(layout.channels)):
+        centres, strengths = rng.uniform(0.05, 0.95, 8) * full_rows, rng.uniform(0.5, 4.0, 8)
+        lines += [PlantedLine(number, float(c), float(s)) for c, s in zip(centres, strengths,
+                                                                           strict=True)]
+    return tuple(lines)
+
+
+@functools.lru_cache(maxsize=4)
+def _extended_scenes(
+    detector: str, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the sky, the extended source and where its lines peak (read-only arrays).
+
+    All in the frame where the dispersion runs along the rows. The sky is a smooth
+    continuum through the slices (what an off-source background sees); the extended source
+    is a fainter continuum with emission lines, tilted a little across the slices, the same
+    in every dither (it fills the field). The line mask holds the pixels inside a slice
+    within half the line's peak height of its centre (``|offset| <= 1.18 LINE_SIGMA``).
+    """
+    layout = DETECTORS[detector]
+    sky = np.zeros(shape)
+    source = np.zeros(shape)
+    line_mask = np.zeros(shape, dtype=bool)
+    planted = _line_list(layout)
     for number, first, last, _, pitch, index, within, inside, y, x, full_rows in _slice_geometry(
         layout, shape
     ):
         edge = np.minimum(within, pitch - within)
         plateau = 1.0 / (1.0 + np.exp(-(edge - 1.2) / 0.45))
-        # Continuum rising along the dispersion axis, plus emission lines tilted a little.
+        slice_gain = np.where(inside, plateau * (1.0 + 0.08 * np.sin(index * 1.7 + number)), 0.0)
+        # Continuum rising along the dispersion axis.
         continuum = (6.0 + 4.0 * number) * (
             0.6 + 0.5 * (y / full_rows) + 0.15 * np.sin(6 * y / full_rows)
         )
+        sky += slice_gain * continuum
         grid = np.arange(-50.0, full_rows + 50.0, 0.05)
         profile = np.zeros_like(grid)
-        for centre, strength in zip(
-            rng.uniform(0.05, 0.95, 8) * full_rows, rng.uniform(0.5, 4.0, 8), strict=True
-        ):
-            profile += strength * np.exp(-0.5 * ((grid - centre) / 1.6) ** 2)
-        lines = np.interp(y + 0.004 * (x - (first + last) / 2), grid, profile)
-        slice_gain = 1.0 + 0.08 * np.sin(index * 1.7 + number)
-        scene += np.where(inside, plateau * slice_gain * (continuum + lines), 0.0)
-    scene.flags.writeable = False
-    return scene
+        along = y + LINE_TILT * (x - (first + last) / 2)
+        for line in (line for line in planted if line.channel == number):
+            profile += line.strength * np.exp(-0.5 * ((grid - line.centre) / LINE_SIGMA) ** 2)
+            line_mask |= inside & (plateau > 0.5) & (
+                np.abs(along - line.centre) <= 1.1774 * LINE_SIGMA)
+        source += slice_gain * (0.25 * continuum + np.interp(along, grid, profile))
+    for array in (sky, source, line_mask):
+        array.flags.writeable = False
+    return sky, source, line_mask
 
 
-def _scene(detector: str, dither: int, shape: tuple[int, int]) -> np.ndarray:
-    """Return the noiseless illumination of ``shape`` (image frame), with the point source."""
+def _to_image(layout: _Layout, array: np.ndarray) -> np.ndarray:
+    return array if layout.dispaxis == 2 else array.T
+
+
+def _scene(detector: str, dither: int, shape: tuple[int, int], sky_only: bool = False
+           ) -> np.ndarray:
+    """Return the noiseless illumination of ``shape`` (image frame).
+
+    ``sky_only`` gives a dedicated background exposure (off source: the smooth sky);
+    otherwise the sky, the extended source with its lines and the point source.
+    """
     layout = DETECTORS[detector]
     frame = shape if layout.dispaxis == 2 else shape[::-1]
-    scene = _background_scene(detector, frame).copy()
+    sky, extended, _ = _extended_scenes(detector, frame)
+    if sky_only:
+        return _to_image(layout, sky.copy())
+    scene = sky + extended
     for number, _, _, n_slices, pitch, index, within, inside, y, _, full_rows in _slice_geometry(
         layout, frame
     ):
@@ -200,7 +284,29 @@ def _scene(detector: str, dither: int, shape: tuple[int, int]) -> np.ndarray:
             * (25.0 + 10.0 * number) * (0.5 + y / full_rows)
         )  # fmt: skip
         scene += np.where(inside, source, 0.0)
-    return scene if layout.dispaxis == 2 else scene.T
+    return _to_image(layout, scene)
+
+
+def planted_lines(detector: str, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Return where the extended source's emission lines peak (boolean mask, image frame).
+
+    Parameters
+    ----------
+    detector : str
+        A key of `DETECTORS`.
+    shape : tuple of int, optional
+        The crop (from the top-left corner), as given to `simulate_exposure`.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Pixels well inside a slice (plateau above half) within half the line's peak height
+        of a line's centre, along the dispersion axis.
+    """
+    layout = DETECTORS[detector.upper()]
+    shape = tuple(shape) if shape is not None else layout.shape
+    frame = shape if layout.dispaxis == 2 else shape[::-1]
+    return np.array(_to_image(layout, _extended_scenes(detector.upper(), frame)[2]))
 
 
 def simulate_exposure(
@@ -211,6 +317,7 @@ def simulate_exposure(
     seed: int = 0,
     cosmic_ray: bool = False,
     shape: tuple[int, int] | None = None,
+    background: bool = False,
 ) -> tuple[dict[str, np.ndarray], Defects, np.ndarray]:
     """Make one exposure's arrays.
 
@@ -228,6 +335,9 @@ def simulate_exposure(
         Add a cosmic-ray residual to this exposure.
     shape : tuple of int, optional
         Crop to this shape (from the top-left corner), for small tests.
+    background : bool
+        A dedicated background exposure: the sky only (no extended source, no lines, no
+        point source).
 
     Returns
     -------
@@ -245,7 +355,7 @@ def simulate_exposure(
     if not (0 < shape[0] <= full_shape[0] and 0 < shape[1] <= full_shape[1]):
         raise ValueError(f"shape {shape} does not fit the {detector} detector {full_shape}")
     crop = (slice(0, shape[0]), slice(0, shape[1]))
-    scene = _scene(detector, dither, shape)
+    scene = _scene(detector, dither, shape, sky_only=background)
     reference = np.zeros(full_shape, dtype=bool)
     ref = layout.reference
     reference[:, :ref] = reference[:, -ref:] = True
@@ -408,14 +518,20 @@ def make_association(
     members: list[dict[str, str]] = []
     paths: list[Path] = []
     defects = cosmic = None
+    # The cosmic-ray residual goes into the last selfcal dither (the science exposure when
+    # there is none), never into a background: with off-source backgrounds the minimum is
+    # theirs, and a hit in one of them would leave its pixels the minimum of one fewer
+    # background, raised by chance above their neighbours.
+    hit = len(roles) - 1 if n_selfcal else 0
     for number, role in enumerate(roles):
         visit = "004" if role == "background" else "003"
         name = f"jw{program}{visit}001_03102_{number + 1:05d}_{detector.lower()}_rate.fits"
         planes, defects, hits = simulate_exposure(
             detector, dither=number, pedestal=float(pedestals[number]),
-            seed=seed * 1000 + number, cosmic_ray=number == min(1, len(roles) - 1), shape=shape,
+            seed=seed * 1000 + number, cosmic_ray=number == hit, shape=shape,
+            background=role == "background",
         )  # fmt: skip
-        if number == min(1, len(roles) - 1):
+        if number == hit:
             cosmic = hits
         paths.append(
             write_exposure(
@@ -447,7 +563,41 @@ def make_association(
         selfcals=[p for p, r in zip(paths, roles, strict=True) if r == "selfcal"],
         defects=defects,
         cosmic_ray=cosmic,
+        lines=planted_lines(detector, shape),
+        line_list=_line_list(DETECTORS[detector]),
     )
+
+
+def write_planted(path: str | Path, made: SimulatedSet) -> Path:
+    """Write where the defects and lines were planted, as JSON.
+
+    Pixels are zero-based ``[row, column]`` (numpy order) lists under ``hot``, ``cold``,
+    ``nan``, ``preflagged``, ``cosmic_ray`` and ``line_pixels`` (the `planted_lines`
+    mask); ``lines`` lists each line's channel, centre along the dispersion axis
+    (zero-based, at the channel's middle), strength, width (Gaussian sigma) and tilt.
+    """
+
+    def pixels(mask: np.ndarray | None) -> list[list[int]]:
+        return [] if mask is None else np.argwhere(mask).tolist()
+
+    document = {
+        "format": "badpix-inspector simulate planted",
+        "coordinates": "zero-based [row, column]",
+        "association": made.association.name,
+        **{name: pixels(getattr(made.defects, name))
+           for name in ("hot", "cold", "nan", "preflagged")},
+        "cosmic_ray": pixels(made.cosmic_ray),
+        "lines": [{"channel": line.channel, "centre": line.centre, "strength": line.strength,
+                   "sigma": LINE_SIGMA, "tilt": LINE_TILT} for line in made.line_list],
+        "line_pixels": pixels(made.lines),
+    }  # fmt: skip
+    path = Path(path)
+    path.write_text(json.dumps(document) + "\n", encoding="utf-8")
+    return path
+
+
+#: Bumped when the simulated data change, so that a cached demo is not reused.
+_DEMO_REVISION = 2
 
 
 def demo_association(folder: str | Path | None = None) -> Path:
@@ -456,8 +606,9 @@ def demo_association(folder: str | Path | None = None) -> Path:
     Parameters
     ----------
     folder : str or pathlib.Path, optional
-        Where to keep it; default ``$XDG_CACHE_HOME/badpix-inspector/demo-<version>``
-        (``~/.cache/...``).
+        Where to keep it; default
+        ``$XDG_CACHE_HOME/badpix-inspector/demo-<version>-r<DEMO_REVISION>``
+        (``~/.cache/...``): a new revision of the simulated data writes a fresh copy.
 
     Returns
     -------
@@ -468,7 +619,7 @@ def demo_association(folder: str | Path | None = None) -> Path:
 
     if folder is None:
         cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        folder = cache / "badpix-inspector" / f"demo-{__version__}"
+        folder = cache / "badpix-inspector" / f"demo-{__version__}-r{_DEMO_REVISION}"
     folder = Path(folder)
     done = folder / "complete"
     association = folder / "jw01523-o003_mirifulong_spec2_asn.json"
@@ -508,6 +659,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         print(f"simulate: error: {arguments.output_dir}: {error.strerror}", file=sys.stderr)
         return 1
+    name = made.association.name.removesuffix("_asn.json") + "_planted.json"
+    write_planted(made.association.with_name(name), made)
     print(made.association)
     return 0
 

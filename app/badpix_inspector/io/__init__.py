@@ -1,6 +1,7 @@
 """The file layer: exposures, associations, products and parameter files (astropy, asdf)."""
 
 from .association import ProductMembers, collect_inputs, is_association, read_association
+from .datamodels import exposures_from_datamodels, is_datamodel_input, pipeline_parameters
 from .errors import InputError
 from .exposures import ROLES, Exposure, open_fits, read_exposure
 from .parfile import STEP_CLASS, read_parameter_file, write_parameter_file
@@ -23,32 +24,54 @@ from .qa_files import (
     write_flag_mask,
     write_session,
 )
+from .regions import (
+    REGION_KINDS,
+    flag_regions,
+    read_region_edits,
+    read_region_markers,
+    read_regions,
+    write_flag_regions,
+)
+from .samp import SampError, SampSender, send_image, send_table
 
 __all__ = [
+    "REGION_KINDS",
     "ROLES",
     "STEP_CLASS",
     "EditLists",
     "Exposure",
     "InputError",
     "ProductMembers",
+    "SampError",
+    "SampSender",
     "atomic_write",
     "check_output_folder",
     "check_outputs",
     "collect_inputs",
+    "exposures_from_datamodels",
+    "flag_regions",
     "is_association",
+    "is_datamodel_input",
     "make_output_folder",
     "open_fits",
     "output_stem",
+    "pipeline_parameters",
     "product_paths",
     "read_association",
     "read_edits",
     "read_exposure",
     "read_parameter_file",
+    "read_region_edits",
+    "read_region_markers",
+    "read_regions",
     "read_session",
+    "send_image",
+    "send_table",
     "write_ds9_regions",
     "write_edits",
     "write_file",
     "write_flag_mask",
+    "write_flag_regions",
     "write_parameter_file",
     "write_product",
     "write_session",

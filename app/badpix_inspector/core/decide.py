@@ -1,0 +1,380 @@
+"""Numbers that help a person decide the parameters: compare, robust σ, suspect flags.
+
+Three tools, all on arrays (no Qt, no files):
+
+- `compare_flags`: flags gained, lost and kept between a pinned reference A and the
+  current flags (masks and counts);
+- `suggest_fractions` and `fractions_in_sigma`: the flag fractions that put the thresholds
+  at ``centre ± n σ`` of the difference image, and the other way round (the pipeline takes
+  fractions, so fractions are what gets set and saved; σ is computed by the caller, for
+  instance as 1.4826 x the median absolute deviation);
+- `suspect_flags`: flags that are probably not bad pixels but spectral lines common to all
+  exposures, which survive the minimum and which the median filter along the dispersion
+  axis removes, so the step flags their peaks. A bad pixel stands alone across the slice; a
+  line does not. See `suspect_flags` for the rule and its numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from .medfilt import dispersion_array_axis
+from .parameters import PARAMETER_SPECS
+from .stages import Thresholds, thresholds
+
+__all__ = [
+    "SUSPECT_HALF_WIDTH",
+    "SUSPECT_LEVEL",
+    "SUSPECT_MIN_FRACTION",
+    "FlagComparison",
+    "compare_flags",
+    "fractions_in_sigma",
+    "raised_neighbours",
+    "suggest_fractions",
+    "suspect_flags",
+]
+
+log = logging.getLogger(__name__)
+
+#: Neighbours looked at on each side of a flag, across the dispersion direction.
+SUSPECT_HALF_WIDTH = 3
+#: Fraction of the neighbours that must be raised for a flag to be suspect.
+SUSPECT_MIN_FRACTION = 0.6
+#: A neighbour is raised beyond this fraction of the threshold on the flag's side.
+SUSPECT_LEVEL = 0.5
+
+
+# --------------------------------------------------------------------------- compare (A/B)
+
+
+@dataclass(frozen=True)
+class FlagComparison:
+    """Flags of the current parameters against a pinned reference A.
+
+    Attributes
+    ----------
+    gained : numpy.ndarray of bool
+        Flagged now and not in A.
+    lost : numpy.ndarray of bool
+        Flagged in A and not now.
+    kept : numpy.ndarray of bool
+        Flagged in both.
+    """
+
+    gained: np.ndarray
+    lost: np.ndarray
+    kept: np.ndarray
+
+    @property
+    def n_gained(self) -> int:
+        """How many pixels are flagged now and were not in A."""
+        return int(np.count_nonzero(self.gained))
+
+    @property
+    def n_lost(self) -> int:
+        """How many pixels were flagged in A and are not now."""
+        return int(np.count_nonzero(self.lost))
+
+    @property
+    def n_kept(self) -> int:
+        """How many pixels are flagged in both."""
+        return int(np.count_nonzero(self.kept))
+
+
+def compare_flags(reference: np.ndarray, current: np.ndarray) -> FlagComparison:
+    """Compare two flag masks (final flags, hand edits included, if that is what is given).
+
+    Parameters
+    ----------
+    reference : numpy.ndarray of bool
+        The flags pinned as A.
+    current : numpy.ndarray of bool
+        The flags now, of the same shape.
+
+    Returns
+    -------
+    FlagComparison
+        The gained, lost and kept masks, with their counts.
+
+    Raises
+    ------
+    ValueError
+        When the shapes differ (A was pinned on other data).
+    """
+    reference = np.asarray(reference, dtype=bool)
+    current = np.asarray(current, dtype=bool)
+    if reference.shape != current.shape:
+        raise ValueError(
+            f"the reference flags are {reference.shape}, the current ones {current.shape}: "
+            "pin the reference again on these data"
+        )
+    return FlagComparison(
+        gained=current & ~reference, lost=reference & ~current, kept=reference & current
+    )
+
+
+# ------------------------------------------------------------------------------ robust σ
+
+
+def _centre(values: np.ndarray, centre: float | None) -> float:
+    if centre is not None:
+        return float(centre)
+    size = values.size
+    return 0.5 * (float(values[(size - 1) // 2]) + float(values[size // 2]))
+
+
+def _rank(values: np.ndarray, target: float) -> float:
+    """Return the fractional index at which linear interpolation of ``values`` is ``target``.
+
+    This is the inverse of numpy's 'linear' percentile: ``values[floor(p)]`` interpolated
+    towards ``values[floor(p) + 1]``. Outside the data it is clipped to 0 or ``size - 1``.
+    """
+    last = values.size - 1
+    if target <= values[0]:
+        return 0.0
+    if target >= values[last]:
+        return float(last)
+    below = int(np.searchsorted(values, target, side="right")) - 1  # values[below] <= target
+    step = float(values[below + 1]) - float(values[below])
+    if step <= 0:
+        return float(below)
+    return below + (target - float(values[below])) / step
+
+
+def suggest_fractions(
+    sorted_difference: np.ndarray,
+    sigma: float,
+    n_sigma: float = 5.0,
+    centre: float | None = None,
+) -> tuple[float, float]:
+    """Return the flag fractions whose thresholds sit at ``centre ± n_sigma x sigma``.
+
+    Parameters
+    ----------
+    sorted_difference : numpy.ndarray
+        The finite values of the difference image, sorted (`Filtered.sorted_finite`).
+    sigma : float
+        The spread to count in, for instance the robust σ (1.4826 x MAD) of the same values.
+    n_sigma : float
+        How many σ from the centre each threshold should sit (positive).
+    centre : float, optional
+        Default: the median of ``sorted_difference``.
+
+    Returns
+    -------
+    flagfrac_lower, flagfrac_upper : float
+        Fractions for which ``numpy.nanpercentile(difference, [100 * lower, 100 * (1 -
+        upper)])`` (the step's thresholds) fall at the targets to within one pixel's rank,
+        clipped to the parameters' bounds [0, 0.5]. A target beyond the data's extreme
+        gives 0 (nothing is flagged on that side).
+
+    Raises
+    ------
+    ValueError
+        When there are no values, or ``sigma`` or ``n_sigma`` is not a positive number.
+    """
+    values = np.asarray(sorted_difference)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError("there are no finite difference values to suggest fractions from")
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma must be a positive number, not {sigma!r}")
+    if not (np.isfinite(n_sigma) and n_sigma > 0):
+        raise ValueError(f"n_sigma must be a positive number, not {n_sigma!r}")
+    if values.size == 1:
+        return 0.0, 0.0
+    middle = _centre(values, centre)
+    last = values.size - 1
+    lower = _rank(values, middle - n_sigma * sigma) / last
+    upper = 1.0 - _rank(values, middle + n_sigma * sigma) / last
+    spec_low, spec_high = PARAMETER_SPECS["flagfrac_lower"], PARAMETER_SPECS["flagfrac_upper"]
+    lower = min(max(lower, spec_low.minimum), spec_low.maximum)
+    upper = min(max(upper, spec_high.minimum), spec_high.maximum)
+    return float(lower), float(upper)
+
+
+def fractions_in_sigma(
+    sorted_difference: np.ndarray,
+    flagfrac_lower: float,
+    flagfrac_upper: float,
+    sigma: float,
+    centre: float | None = None,
+) -> tuple[float, float]:
+    """Return where the thresholds of these fractions sit, in σ from the centre.
+
+    Parameters
+    ----------
+    sorted_difference : numpy.ndarray
+        The finite values of the difference image, sorted.
+    flagfrac_lower, flagfrac_upper : float
+        The step's fractions.
+    sigma : float
+        The spread to count in (the robust σ of the same values).
+    centre : float, optional
+        Default: the median of ``sorted_difference``.
+
+    Returns
+    -------
+    low, high : float
+        ``(threshold - centre) / sigma`` for each threshold: ``low`` is normally negative,
+        ``high`` positive. NaN where there are no values or sigma is not positive.
+    """
+    values = np.asarray(sorted_difference)
+    if values.size == 0 or not (np.isfinite(sigma) and sigma > 0):
+        return float("nan"), float("nan")
+    middle = _centre(values, centre)
+    limits = thresholds(values, flagfrac_lower, flagfrac_upper)
+    return (float(limits.low) - middle) / sigma, (float(limits.high) - middle) / sigma
+
+
+# ------------------------------------------------------------------------- suspect flags
+
+
+def raised_neighbours(
+    difference: np.ndarray,
+    rows: np.ndarray,
+    columns: np.ndarray,
+    bounds: np.ndarray,
+    above: np.ndarray,
+    cross_axis: int,
+    half_width: int = SUSPECT_HALF_WIDTH,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Count, for given pixels, the neighbours across the dispersion beyond a bound.
+
+    Walks outward from each pixel along ``cross_axis``, up to ``half_width`` steps on each
+    side, stopping on that side at the image edge or at the first non-finite value of
+    ``difference`` (a NaN gap ends the slice; nothing beyond it counts).
+
+    Parameters
+    ----------
+    difference : numpy.ndarray
+        The difference image.
+    rows, columns : numpy.ndarray of int
+        The pixels to look around.
+    bounds : numpy.ndarray of float
+        Per pixel, the bound a neighbour must pass to count as raised.
+    above : numpy.ndarray of bool
+        Per pixel, the side: raised means ``value > bound`` where True (a high flag),
+        ``value < bound`` where False (a low flag).
+    cross_axis : {0, 1}
+        The numpy axis across the dispersion direction.
+    half_width : int
+        Steps on each side.
+
+    Returns
+    -------
+    raised, available : numpy.ndarray of int
+        Per pixel, the raised neighbours and the neighbours reached.
+    """
+    rows = np.asarray(rows, dtype=np.intp)
+    columns = np.asarray(columns, dtype=np.intp)
+    bounds = np.asarray(bounds, dtype=np.float64)
+    raised = np.zeros(rows.size, dtype=np.int64)
+    available = np.zeros(rows.size, dtype=np.int64)
+    above = np.asarray(above, dtype=bool)
+    extent = difference.shape[cross_axis]
+    position = rows if cross_axis == 0 else columns
+    for direction in (-1, 1):
+        reach = np.ones(rows.size, dtype=bool)
+        for step in range(1, half_width + 1):
+            where = position + direction * step
+            reach &= (where >= 0) & (where < extent)
+            clipped = np.clip(where, 0, extent - 1)
+            values = (difference[clipped, columns] if cross_axis == 0
+                      else difference[rows, clipped]).astype(np.float64)  # fmt: skip
+            reach &= np.isfinite(values)
+            available += reach
+            beyond = np.where(above, values > bounds, values < bounds)
+            raised += reach & beyond
+    return raised, available
+
+
+def suspect_flags(
+    difference: np.ndarray,
+    limits: Thresholds,
+    dispaxis: int | None,
+    *,
+    flags: np.ndarray | None = None,
+    half_width: int = SUSPECT_HALF_WIDTH,
+    min_fraction: float = SUSPECT_MIN_FRACTION,
+    level: float = SUSPECT_LEVEL,
+) -> np.ndarray:
+    """Return the flags that are probably spectral lines, not bad pixels.
+
+    **The rule.** A flagged pixel is *suspect* when, of its neighbours across the
+    dispersion direction (up to ``half_width`` = 3 on each side, in the same slice), at
+    least ``min_fraction`` = 60 % are *raised* with the same sign: beyond ``level`` = 0.5
+    times the threshold on the flag's side (``value > level x high`` for a flag above the
+    high threshold, ``value < level x low`` for one below the low threshold; the
+    difference image is centred near zero, so the bound is taken from zero).
+
+    **Same slice.** Nothing tells an array where a slice ends except the data: neighbours
+    are taken walking outward from the flag on each side, and the walk stops at the image
+    edge or at the first NaN (the gap between slices, or a dead pixel, ends it: nothing
+    beyond a NaN counts, and the NaN itself is not a neighbour). The fraction is of the
+    neighbours reached; a flag with fewer than ``half_width`` neighbours reached in all
+    (an isolated pixel between NaNs) is never suspect, for lack of evidence.
+
+    In a ``_rate`` file the gaps between slices are dark, not NaN: there the walk crosses
+    the slice edge, and the dark neighbours beyond it are not raised. That can only lower
+    the fraction (a line pixel near a slice edge may escape), never make a lone bad pixel
+    suspect. Flags along the detector edge where the zero padding biases the filtered
+    image low are raised across the slice too and are called suspect: they are not bad
+    pixels either.
+
+    **Direction.** ``DISPAXIS = 2`` (window along rows, array axis 0) looks along the
+    columns (axis 1) and ``DISPAXIS = 1`` along the rows (axis 0). With ``dispaxis=None``
+    the filter window is square and there is no dispersion direction: no flag is suspect.
+
+    Parameters
+    ----------
+    difference : numpy.ndarray
+        The difference image (combined minus filtered).
+    limits : Thresholds
+        The step's thresholds for these fractions.
+    dispaxis : {1, 2, None}
+        FITS ``DISPAXIS`` as the step used it.
+    flags : numpy.ndarray of bool, optional
+        The flags to judge; default the algorithm's, ``difference`` beyond ``limits``.
+        Pixels inside the thresholds (forced bad by hand) are never suspect.
+    half_width : int
+        Neighbours on each side (default 3).
+    min_fraction : float
+        Fraction of the neighbours reached that must be raised (default 0.6).
+    level : float
+        Fraction of the threshold a neighbour must pass to count as raised (default 0.5).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        The suspect flags, the shape of ``difference``.
+    """
+    if half_width < 1:
+        raise ValueError(f"half_width must be 1 or more, not {half_width}")
+    if not 0 < min_fraction <= 1:
+        raise ValueError(f"min_fraction must be in (0, 1], not {min_fraction}")
+    difference = np.asarray(difference)
+    suspect = np.zeros(difference.shape, dtype=bool)
+    axis = dispersion_array_axis(dispaxis)
+    if axis is None:
+        return suspect
+    high_side = difference > limits.high
+    low_side = difference < limits.low
+    judged = high_side | low_side
+    if flags is not None:
+        judged &= np.asarray(flags, dtype=bool)
+    rows, columns = np.nonzero(judged)
+    if rows.size == 0:
+        return suspect
+    above = high_side[rows, columns]
+    bounds = np.where(above, level * float(limits.high), level * float(limits.low))
+    raised, available = raised_neighbours(
+        difference, rows, columns, bounds, above, cross_axis=1 - axis, half_width=half_width
+    )
+    enough = available >= half_width
+    # raised / available >= min_fraction, in integers where possible.
+    called = enough & (raised >= min_fraction * available - 1e-9)
+    suspect[rows[called], columns[called]] = True
+    return suspect
