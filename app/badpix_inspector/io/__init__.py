@@ -3,6 +3,7 @@
 from .association import ProductMembers, collect_inputs, is_association, read_association
 from .errors import InputError
 from .exposures import ROLES, Exposure, open_fits, read_exposure
+from .guard import OutputGuard, OutputSet, check_input_file, describe_os_error
 from .parfile import STEP_CLASS, read_parameter_file, write_parameter_file
 from .products import (
     atomic_write,
@@ -30,11 +31,15 @@ __all__ = [
     "EditLists",
     "Exposure",
     "InputError",
+    "OutputGuard",
+    "OutputSet",
     "ProductMembers",
     "atomic_write",
+    "check_input_file",
     "check_output_folder",
     "check_outputs",
     "collect_inputs",
+    "describe_os_error",
     "is_association",
     "make_output_folder",
     "open_fits",

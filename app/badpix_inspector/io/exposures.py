@@ -14,6 +14,7 @@ from astropy.io import fits
 
 from ..core.parameters import ParameterError, validate_dispaxis
 from .errors import InputError
+from .guard import check_input_file
 
 __all__ = ["ROLES", "Exposure", "open_fits", "read_exposure"]
 
@@ -80,17 +81,16 @@ def open_fits(path: str | Path, **kwargs) -> Iterator[fits.HDUList]:
         The file, with every header already read and checked for truncation.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError(path, "no such file", "check the path")
-    if path.is_dir():
-        raise InputError(path, "is a folder, not a FITS file", "give the exposure's file")
-    if path.stat().st_size == 0:
-        raise InputError(path, "the file is empty", "copy or download it again")
+    # Looked at, not opened: a FIFO or a device would hang or stream forever.
+    check_input_file(path, "FITS")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             hdulist = fits.open(path, **kwargs)
             hdulist.readall()
+        except PermissionError:
+            raise InputError(path, "permission denied: the file cannot be read",
+                             "fix its permissions (chmod u+r) or run as its owner") from None
         except OSError as error:
             raise InputError(
                 path, f"not a FITS file ({_first_sentence(error)})", "give a FITS exposure"
@@ -142,8 +142,21 @@ def read_exposure(path: str | Path, role: str = "science", *, with_dq: bool = Fa
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}, not {role!r}")
     path = Path(path)
-    # DQ is stored as uint32 through BZERO, which astropy cannot memory-map.
-    with open_fits(path, memmap=not with_dq) as hdulist:
+    try:
+        # DQ is stored as uint32 through BZERO, which astropy cannot memory-map.
+        return _read_exposure(path, role, with_dq, memmap=not with_dq)
+    except _ScaledData:
+        # A scaled (BSCALE/BZERO) integer SCI cannot be memory-mapped either; read it whole,
+        # scaled to float32, as jwst's datamodels do.
+        return _read_exposure(path, role, with_dq, memmap=False)
+
+
+class _ScaledData(Exception):
+    """The SCI plane is scaled and cannot be read through a memory map."""
+
+
+def _read_exposure(path: Path, role: str, with_dq: bool, memmap: bool) -> Exposure:
+    with open_fits(path, memmap=memmap) as hdulist:
         if "SCI" not in hdulist:
             raise InputError(
                 path, "has no SCI extension", "give a JWST rate or assign_wcs product"
@@ -179,6 +192,8 @@ def read_exposure(path: str | Path, role: str = "science", *, with_dq: bool = Fa
             if with_dq and "DQ" in hdulist and hdulist["DQ"].data is not None:
                 dq = np.array(hdulist["DQ"].data, dtype=np.uint32)
         except (TypeError, ValueError) as error:
+            if memmap and "memory-mapped" in str(error):
+                raise _ScaledData from None
             raise InputError(path, f"the data cannot be read ({error})", "copy it again") from None
         primary = hdulist[0].header
         return Exposure(
