@@ -82,7 +82,7 @@ def read_json(path: str | Path, kind: str) -> object:
         raise InputError(path, f"not a JSON {kind} ({error})", f"give a {kind} file") from None
     except RecursionError:
         raise InputError(path, f"the {kind} is nested too deeply to be read",
-                         f"give a {kind} file as the pipeline writes it") from None
+                         "give a file as the pipeline writes it") from None
 
 
 def read_association(path: str | Path) -> list[ProductMembers]:

@@ -142,17 +142,15 @@ def read_exposure(path: str | Path, role: str = "science", *, with_dq: bool = Fa
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}, not {role!r}")
     path = Path(path)
+    memmap = not with_dq  # DQ is stored as uint32 through BZERO: it cannot be memory-mapped
     try:
-        # DQ is stored as uint32 through BZERO, which astropy cannot memory-map.
-        return _read_exposure(path, role, with_dq, memmap=not with_dq)
-    except _ScaledData:
-        # A scaled (BSCALE/BZERO) integer SCI cannot be memory-mapped either; read it whole,
-        # scaled to float32, as jwst's datamodels do.
-        return _read_exposure(path, role, with_dq, memmap=False)
-
-
-class _ScaledData(Exception):
-    """The SCI plane is scaled and cannot be read through a memory map."""
+        return _read_exposure(path, role, with_dq, memmap=memmap)
+    except ValueError as error:
+        if not (memmap and "memory-mapped" in str(error)):
+            raise
+    # A scaled (BSCALE/BZERO) integer SCI cannot be memory-mapped either; read it whole,
+    # scaled to float32, as jwst's datamodels do.
+    return _read_exposure(path, role, with_dq, memmap=False)
 
 
 def _read_exposure(path: Path, role: str, with_dq: bool, memmap: bool) -> Exposure:
@@ -193,7 +191,7 @@ def _read_exposure(path: Path, role: str, with_dq: bool, memmap: bool) -> Exposu
                 dq = np.array(hdulist["DQ"].data, dtype=np.uint32)
         except (TypeError, ValueError) as error:
             if memmap and "memory-mapped" in str(error):
-                raise _ScaledData from None
+                raise
             raise InputError(path, f"the data cannot be read ({error})", "copy it again") from None
         primary = hdulist[0].header
         return Exposure(

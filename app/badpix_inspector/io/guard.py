@@ -139,6 +139,15 @@ def check_input_file(path: str | Path, kind: str = "input") -> os.stat_result:
     return status
 
 
+def _nearly_full(folder: Path) -> bool:
+    """Return True when the file system of ``folder`` has (almost) no room left."""
+    try:
+        status = os.statvfs(folder)
+    except OSError:
+        return False
+    return status.f_bavail * status.f_frsize < 64 * 1024
+
+
 def _name_max(folder: Path) -> int:
     """Return the longest file name (bytes) the file system of ``folder`` allows."""
     while not folder.exists() and folder != folder.parent:
@@ -262,17 +271,22 @@ class OutputSet:
                 write(stream)
             os.chmod(temporary, 0o644)
         except Exception as error:
+            # Judged before the temporary file goes: a full disk has room again after.
+            judged = None if isinstance(error, InputError) or _find_os_error(error) is None \
+                else self._write_error(destination, error)
             self._remove(Path(temporary))
-            if isinstance(error, InputError):
+            if judged is None:
                 raise
-            if _find_os_error(error) is None:
-                raise
-            raise self._write_error(destination, error) from None
+            raise judged from None
         return destination
 
     @staticmethod
     def _write_error(destination: Path, error: BaseException) -> InputError:
         reason = describe_os_error(error)
+        found = _find_os_error(error)
+        if found is not None and found.errno is None and _nearly_full(destination.parent):
+            # numpy reports a short write ("N requested and M written") without an errno.
+            reason = "the disk is full"
         remedy = {
             "the disk is full": "free some space or choose another --output_dir",
             "permission denied": "choose a folder you may write to, or fix its permissions",
@@ -392,7 +406,7 @@ class OutputGuard:
         if input_path is None and status is not None:
             input_path = self._inodes.get((status.st_dev, status.st_ino))
         if input_path is not None:
-            same = "" if Path(os.path.realpath(path)) == Path(os.path.realpath(input_path)) \
+            same = "" if os.path.abspath(path) == os.path.abspath(input_path) \
                 else f" ({input_path}, the same file through a link)"
             raise InputError(path, f"would overwrite an input file{same}",
                              "choose another output name or folder")
