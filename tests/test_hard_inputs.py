@@ -313,7 +313,7 @@ def test_disk_full_on_a_small_tmpfs(small_copy, tmp_path, capsys, digests):
 
 
 def test_disk_full_while_writing_a_product(small_copy, tmp_path, capsys, monkeypatch):
-    folder, asn = small_copy
+    _, asn = small_copy
     real = fits.HDUList.writeto
 
     def full(self, fileobj, *args, **kwargs):

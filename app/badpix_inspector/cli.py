@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,26 @@ PROG = "badpix-selfcal"
 EXIT_OK, EXIT_DATA_ERROR, EXIT_USAGE = 0, 1, 2
 
 log = logging.getLogger("badpix_selfcal")
+
+
+def _printable(text: str) -> str:
+    r"""Return ``text`` safe for any terminal: bytes of a non-UTF-8 file name as ``\xNN``."""
+    try:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # not a file name: text with unpaired surrogates
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _say(text: str) -> None:
+    """Write one line to standard error, whatever bytes the file names in it hold."""
+    print(_printable(text), file=sys.stderr)
+
+
+class _PrintableFormatter(logging.Formatter):
+    r"""Log lines with non-UTF-8 file names shown as ``\xNN``, never a logging error."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _printable(super().format(record))
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -95,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _configure_logging(verbose: bool, quiet: bool) -> None:
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s - %(name)s - %(levelname)s - %(message)s"))
+    handler.setFormatter(
+        _PrintableFormatter("%(asctime)s - %(name)s - %(levelname)s - %(message)s"))
     root = logging.getLogger("badpix_selfcal")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -127,8 +149,8 @@ def _refuse_absurd_kernel(parser: argparse.ArgumentParser, value: object) -> Non
 def _unexpected(error: BaseException) -> int:
     """Report an error nobody foresaw in one line (the traceback goes to the debug log)."""
     log.debug("unexpected error", exc_info=error)
-    print(f"{PROG}: error: unexpected {type(error).__name__}: {error}; please report it "
-          "(run with -v to see where it happened)", file=sys.stderr)
+    _say(f"{PROG}: error: unexpected {type(error).__name__}: {error}; please report it "
+         "(run with -v to see where it happened)")
     return EXIT_DATA_ERROR
 
 
@@ -188,7 +210,7 @@ def batch_main(argv: Sequence[str]) -> int:
     try:
         base = read_parameter_file(arguments.pars) if arguments.pars else SelfcalParameters()
     except InputError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        _say(f"{PROG}: error: {error}")
         return EXIT_DATA_ERROR
     # Options left out are None (or False for the switches): the parameter file's value holds.
     _refuse_absurd_kernel(parser, arguments.kernel_size)
@@ -219,7 +241,8 @@ def batch_main(argv: Sequence[str]) -> int:
     try:
         items = plan_items(expand_inputs(arguments.inputs))
         # Every file the batch reads is protected; the summary is checked before any work.
-        guard = OutputGuard([*batch_inputs(items), *([arguments.pars] if arguments.pars else [])])
+        pars = [arguments.pars] if arguments.pars else []
+        guard = OutputGuard([*batch_inputs(items), *pars])
         guard.check(summary)
         guard.check(overview)
         check_output_folder(arguments.output_dir)
@@ -227,7 +250,7 @@ def batch_main(argv: Sequence[str]) -> int:
         refuse_collisions(items, parameters, arguments.output_dir)
         make_output_folder(arguments.output_dir)
     except InputError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        _say(f"{PROG}: error: {error}")
         return EXIT_DATA_ERROR
     try:
         client, cluster = _dask_client(arguments.scheduler, arguments.workers)
@@ -255,16 +278,15 @@ def batch_main(argv: Sequence[str]) -> int:
             write_summary(rows, summary, outputs)
             write_overview(rows, overview, parameters, outputs)
     except InputError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        _say(f"{PROG}: error: {error}")
         return EXIT_DATA_ERROR
     failed = [row for row in rows if row["status"] == "failed"]
     done = sum(row["status"] == "complete" for row in rows)
     skipped = sum(row["status"] in ("up to date", "skipped") for row in rows)
-    print(f"{PROG} batch: {done} made, {skipped} up to date or skipped, {len(failed)} failed; "
-          f"summary {summary}", file=sys.stderr)
+    _say(f"{PROG} batch: {done} made, {skipped} up to date or skipped, {len(failed)} failed; "
+         f"summary {summary}")
     for row in failed:
-        print(f"  failed: {row['association']} [{row['product']}]: {row['reason']}",
-              file=sys.stderr)
+        _say(f"  failed: {row['association']} [{row['product']}]: {row['reason']}")
     return EXIT_DATA_ERROR if failed else EXIT_OK
 
 
@@ -346,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in outputs.written:
             log.info("Saved %s", path)
     except InputError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        _say(f"{PROG}: error: {error}")
         return EXIT_DATA_ERROR
     except MemoryError:
         print(f"{PROG}: error: out of memory; close other programs", file=sys.stderr)
@@ -355,8 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: interrupted; no partial file was left behind", file=sys.stderr)
         return 130
     except RecursionError:
-        print(f"{PROG}: error: {arguments.input}: nested too deeply to be read; give a file "
-              "as the pipeline writes it", file=sys.stderr)
+        _say(f"{PROG}: error: {arguments.input}: nested too deeply to be read; give a file "
+             "as the pipeline writes it")
         return EXIT_DATA_ERROR
     except Exception as error:
         return _unexpected(error)
