@@ -376,7 +376,11 @@ def test_unreadable_file_is_said_to_be_unreadable(small_copy, tmp_path, capsys, 
     if os.geteuid() == 0:
         # root reads anything (and nobody cannot run this venv's Python): show the command
         # what another user sees, a refusal by access() and by open().
-        real_access, real_open = os.access, fits.open
+        import builtins
+
+        from badpix_inspector.io import exposures
+
+        real_access = os.access
 
         def access(path, mode, **kwargs):
             return False if Path(path) == science else real_access(path, mode, **kwargs)
@@ -384,10 +388,10 @@ def test_unreadable_file_is_said_to_be_unreadable(small_copy, tmp_path, capsys, 
         def refuse(path, *args, **kwargs):
             if Path(path) == science:
                 raise PermissionError(errno.EACCES, "Permission denied", str(path))
-            return real_open(path, *args, **kwargs)
+            return builtins.open(path, *args, **kwargs)
 
         monkeypatch.setattr(os, "access", access)
-        monkeypatch.setattr(fits, "open", refuse)
+        monkeypatch.setattr(exposures, "open", refuse, raising=False)
     status, _, err = run(capsys, science, "--output_dir", tmp_path / "out", "--force_single")
     assert status == 1
     line = one_line(err, "permission denied", str(science))

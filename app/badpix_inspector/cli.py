@@ -7,6 +7,7 @@ Exit status: 0 on success or a skip, 2 on a usage error (bad option or parameter
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -307,6 +308,34 @@ def _dask_client(scheduler: str | None, workers: int | None):
     return Client(cluster), cluster
 
 
+class _WarningsToDebugLog(logging.Handler):
+    """Pass library warnings on to the command's log as DEBUG lines (seen with -v only)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = " ".join(record.getMessage().split())
+        log.debug("warning from a library: %s", message[:500])
+
+
+@contextlib.contextmanager
+def _warnings_as_debug_log():
+    """Route warnings (astropy's header checks, numpy's) to the debug log while running.
+
+    A damaged header card makes astropy warn card by card; the command's promise is one
+    line per error and nothing else, so the text goes to the log, shown with ``-v``.
+    """
+    captured = logging.getLogger("py.warnings")
+    handler = _WarningsToDebugLog()
+    saved = captured.handlers[:], captured.propagate
+    captured.handlers[:] = [handler]
+    captured.propagate = False
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        captured.handlers[:], captured.propagate = saved
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; return its exit status.
 
@@ -321,8 +350,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success or a skip, 1 on a data or file error, 2 on a usage error.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "batch":
-        return batch_main(argv[1:])
+    with _warnings_as_debug_log():
+        if argv and argv[0] == "batch":
+            return batch_main(argv[1:])
+        return _single_main(argv)
+
+
+def _single_main(argv: list[str]) -> int:
     parser = build_parser()
     arguments = parser.parse_args(argv)
     _refuse_absurd_kernel(parser, arguments.kernel_size)

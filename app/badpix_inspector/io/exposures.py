@@ -83,28 +83,59 @@ def open_fits(path: str | Path, **kwargs) -> Iterator[fits.HDUList]:
     path = Path(path)
     # Looked at, not opened: a FIFO or a device would hang or stream forever.
     check_input_file(path, "FITS")
+    hdulist = _open_whole(path, kwargs)
+    try:
+        yield hdulist
+    except InputError:
+        raise
+    except Exception as error:
+        # A header astropy accepted can still hold nonsense its data reader trips on
+        # (a damaged XTENSION, BITPIX or NAXISn): that is a damaged file, said in one line.
+        if "memory-mapped" in str(error):
+            raise  # read_exposure reads a scaled SCI again without a memory map
+        raise InputError(path, f"damaged FITS ({type(error).__name__}: "
+                         f"{_first_sentence(error)})", "copy or download it again") from None
+    finally:
+        hdulist.close()
+        hdulist.stream.close()
+
+
+def _open_whole(path: Path, kwargs: dict) -> fits.HDUList:
+    """Open ``path`` and read every header; an `InputError` for any way that fails.
+
+    The file is opened here, so that it is closed here too: astropy leaves the file open
+    when it fails on a damaged primary header. The stream is kept as ``hdulist.stream``.
+    """
+    stream = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            hdulist = fits.open(path, **kwargs)
-            hdulist.readall()
-        except PermissionError:
-            raise InputError(path, "permission denied: the file cannot be read",
-                             "fix its permissions (chmod u+r) or run as its owner") from None
-        except OSError as error:
-            raise InputError(
-                path, f"not a FITS file ({_first_sentence(error)})", "give a FITS exposure"
-            ) from None
-        except Exception as error:  # astropy raises many types for damaged headers
-            raise InputError(path, f"unreadable FITS ({error})", "copy it again") from None
+            stream = open(path, "rb")
+            hdulist = fits.open(stream, **kwargs)
+            try:
+                hdulist.readall()
+            except BaseException:
+                hdulist.close()
+                raise
+        except BaseException as error:
+            if stream is not None:
+                stream.close()
+            if isinstance(error, PermissionError):
+                raise InputError(path, "permission denied: the file cannot be read",
+                                 "fix its permissions (chmod u+r) or run as its owner") from None
+            if isinstance(error, OSError):
+                raise InputError(path, f"not a FITS file ({_first_sentence(error)})",
+                                 "give a FITS exposure") from None
+            if isinstance(error, Exception):  # astropy raises many types for damaged headers
+                raise InputError(path, f"unreadable FITS ({error})", "copy it again") from None
+            raise
+    hdulist.stream = stream
     for warning in caught:
         if "truncated" in str(warning.message):
             hdulist.close()
+            stream.close()
             raise InputError(path, "the file is truncated", "copy or download it again")
-    try:
-        yield hdulist
-    finally:
-        hdulist.close()
+    return hdulist
 
 
 def _first_sentence(error: Exception) -> str:
@@ -160,6 +191,9 @@ def _read_exposure(path: Path, role: str, with_dq: bool, memmap: bool) -> Exposu
                 path, "has no SCI extension", "give a JWST rate or assign_wcs product"
             )
         sci_hdu = hdulist["SCI"]
+        if not isinstance(sci_hdu, fits.ImageHDU | fits.CompImageHDU | fits.PrimaryHDU):
+            raise InputError(path, f"the SCI extension is not an image "
+                             f"({type(sci_hdu).__name__.strip('_')})", "give a JWST exposure")
         if sci_hdu.data is None:
             raise InputError(path, "the SCI extension holds no data", "give a JWST exposure")
         if sci_hdu.data.ndim == 3:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -300,7 +301,14 @@ def write_product(
             primary.add_history(line)
 
         def write(stream: BinaryIO) -> None:
-            hdulist.writeto(stream, output_verify="fix")
+            # A damaged header card is fixed (or carried over) by astropy with a warning
+            # per card: noted in the log, never printed as warning text.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                hdulist.writeto(stream, output_verify="fix")
+            if caught:
+                log.info("%s: %d header problem(s) fixed in %s, e.g. %s", source.name,
+                         len(caught), destination.name, str(caught[-1].message).strip())
 
         if outputs is None:
             OutputGuard([source]).write(destination, write)
