@@ -9,6 +9,7 @@ writes a CSV summary and an HTML overview with a thumbnail of each product's fla
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import glob
 import html
@@ -25,7 +26,15 @@ from pathlib import Path
 import numpy as np
 
 from .core import SelfcalParameters
-from .io import InputError, OutputGuard, OutputSet, ProductMembers, collect_inputs, write_file
+from .io import (
+    InputError,
+    OutputGuard,
+    OutputSet,
+    ProductMembers,
+    collect_inputs,
+    remove_stale_temporaries,
+    write_file,
+)
 from .process import plan_outputs, run_product
 
 __all__ = [
@@ -254,6 +263,16 @@ def run_batch(
         raise
     finally:
         progress.close()
+    # Every task has ended: a temporary file still beside a product was left by a worker
+    # that was killed while it wrote (Dask ran its task again elsewhere).
+    planned = []
+    for item in items:
+        with contextlib.suppress(InputError):
+            if item.members is not None:
+                science, backgrounds = plan_outputs(item.members, parameters, output_dir)
+                planned += [science, *backgrounds]
+    for path in remove_stale_temporaries(planned):
+        log.warning("removed %s, left by a worker that was stopped while writing", path.name)
     return rows  # type: ignore[return-value]
 
 

@@ -3,7 +3,13 @@
 from .association import ProductMembers, collect_inputs, is_association, read_association
 from .errors import InputError
 from .exposures import ROLES, Exposure, open_fits, read_exposure
-from .guard import OutputGuard, OutputSet, check_input_file, describe_os_error
+from .guard import (
+    OutputGuard,
+    OutputSet,
+    check_input_file,
+    describe_os_error,
+    remove_stale_temporaries,
+)
 from .parfile import STEP_CLASS, read_parameter_file, write_parameter_file
 from .products import (
     atomic_write,
@@ -50,6 +56,7 @@ __all__ = [
     "read_exposure",
     "read_parameter_file",
     "read_session",
+    "remove_stale_temporaries",
     "write_ds9_regions",
     "write_edits",
     "write_file",

@@ -33,7 +33,13 @@ from typing import BinaryIO, ClassVar
 
 from .errors import InputError
 
-__all__ = ["OutputGuard", "OutputSet", "check_input_file", "describe_os_error"]
+__all__ = [
+    "OutputGuard",
+    "OutputSet",
+    "check_input_file",
+    "describe_os_error",
+    "remove_stale_temporaries",
+]
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +222,31 @@ class _SignalCleanup:
         if signum == signal.SIGINT:
             raise KeyboardInterrupt
         raise SystemExit(128 + signum)
+
+
+def remove_stale_temporaries(destinations: Iterable[str | Path]) -> list[Path]:
+    """Remove the temporary files a killed writer left beside ``destinations``.
+
+    Only a process killed outright (SIGKILL, a lost Dask worker, a power cut) leaves them:
+    every other failure removes its own. Call it when no writer of these files can still
+    be running (a batch, once all its tasks have ended).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+    """
+    removed = []
+    for destination in destinations:
+        destination = Path(destination)
+        prefix = f".{destination.name[:200]}."
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(destination.parent):
+                if entry.name.startswith(prefix) and entry.name.endswith((".part", ".part.old")):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+                        removed.append(Path(entry.path))
+    return removed
 
 
 class OutputSet:
