@@ -492,3 +492,35 @@ def test_miri_frame_smaller_than_the_pedestal_region(tmp_path):
     print(f"\nCASE {done.returncode}: {done.stderr.strip()}", file=sys.__stderr__)
     assert "Warning" not in done.stderr and "Traceback" not in done.stderr
     assert done.returncode == 0, done.stderr
+
+
+def test_sigterm_while_a_full_frame_product_is_written(tmp_path):
+    """No hook: a real 2048x2048 product, SIGTERM as soon as its temporary file appears."""
+    import signal
+
+    made = make_association(tmp_path / "in", "NRS1", n_background=0, n_selfcal=0, seed=30)
+    out = tmp_path / "out"
+    out.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "badpix_inspector.cli", str(made.science), "--output_dir",
+         str(out), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            if any(name.endswith(".part") for name in os.listdir(out)):
+                process.send_signal(signal.SIGTERM)
+                break
+            time.sleep(0.002)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    print(f"\nCASE {process.returncode}: {err.strip()}", file=sys.__stderr__)
+    assert "Traceback" not in err
+    # Whatever the moment: the whole product, or nothing; never a temporary file.
+    if process.returncode == 0:
+        assert listing(out) == ["jw01523003001_03102_00001_nrs1_badpix_selfcal.fits"]
+    else:
+        assert process.returncode == -signal.SIGTERM
+        assert listing(out) == []
