@@ -119,7 +119,11 @@ def test_batch_survives_a_killed_worker(cluster, inputs, tmp_path):
     with open(out / "badpix_selfcal_summary.csv", newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert len(rows) == N_ASSOCIATIONS
-    assert [row["status"] for row in rows] == ["complete"] * N_ASSOCIATIONS
+    # A task whose worker died after writing its products but before reporting is run
+    # again: it then finds them made ("up to date") and does not write them twice.
+    statuses = [row["status"] for row in rows]
+    assert set(statuses) <= {"complete", "up to date"}, statuses
+    assert statuses.count("complete") >= N_ASSOCIATIONS - 1
     products = sorted(path.name for path in out.glob("*.fits"))
     assert len(products) == 2 * N_ASSOCIATIONS == len(set(products))
     # Nothing else: no temporary file of the killed worker, no stray output.
