@@ -47,7 +47,7 @@ def cluster(tmp_path):
     processes = []
 
     def start(name, *arguments):
-        log = open(logs / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+        log = open(logs / f"{name}.log", "w")  # closed with the process, below
         process = subprocess.Popen([str(DASK), *arguments], stdout=log, stderr=log,
                                    cwd=tmp_path, start_new_session=True)
         processes.append((process, log))
@@ -69,7 +69,7 @@ def cluster(tmp_path):
             client.wait_for_workers(2, timeout=60)
         yield address, workers, logs
     finally:
-        for process, log in reversed(processes):
+        for process, _ in reversed(processes):
             if process.poll() is None:
                 process.terminate()
         for process, log in reversed(processes):
@@ -106,7 +106,8 @@ def test_batch_survives_a_killed_worker(cluster, inputs, tmp_path):
         made_before = len(list(out.glob("*_badpix_selfcal.fits")))
         assert made_before < N_ASSOCIATIONS, "too fast to kill a worker mid-run"
         workers[0].send_signal(signal.SIGKILL)
-        print(f"\nkilled a worker after {made_before} of {N_ASSOCIATIONS} products", file=sys.__stderr__)
+        print(f"\nkilled a worker after {made_before} of {N_ASSOCIATIONS} products",
+              file=sys.__stderr__)
         _, err = batch.communicate(timeout=300)
     finally:
         if batch.poll() is None:

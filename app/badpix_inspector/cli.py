@@ -249,7 +249,6 @@ def batch_main(argv: Sequence[str]) -> int:
         check_output_folder(arguments.output_dir)
         check_output_folder(summary.parent)
         refuse_collisions(items, parameters, arguments.output_dir)
-        make_output_folder(arguments.output_dir)
     except InputError as error:
         _say(f"{PROG}: error: {error}")
         return EXIT_DATA_ERROR
@@ -257,8 +256,16 @@ def batch_main(argv: Sequence[str]) -> int:
         client, cluster = _dask_client(arguments.scheduler, arguments.workers)
     except Exception as error:  # distributed raises OSError, ValueError, TimeoutError...
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"{PROG}: error: cannot reach the Dask scheduler {arguments.scheduler} "
-              f"({reason}); check the address (e.g. tcp://host:8786)", file=sys.stderr)
+        _say(f"{PROG}: error: cannot reach the Dask scheduler {arguments.scheduler} "
+             f"({reason}); check the address (e.g. tcp://host:8786)")
+        return EXIT_DATA_ERROR
+    try:
+        make_output_folder(arguments.output_dir)  # once the cluster answers: none left empty
+    except InputError as error:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+        _say(f"{PROG}: error: {error}")
         return EXIT_DATA_ERROR
     if not arguments.quiet and getattr(client, "dashboard_link", None):
         print(f"{PROG} batch: Dask dashboard at {client.dashboard_link}", file=sys.stderr)
