@@ -407,7 +407,7 @@ def _single_main(argv: list[str]) -> int:
                 run_product(members, parameters, arguments.output_dir, arguments.output_file,
                             edits=edits, outputs=outputs)
         for path in outputs.written:
-            log.info("Saved %s", path)
+            log.info("Saved %s in %s", "model" if path.suffix == ".fits" else "parameters", path)
     except InputError as error:
         _say(f"{PROG}: error: {error}")
         return EXIT_DATA_ERROR
