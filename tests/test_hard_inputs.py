@@ -68,6 +68,11 @@ def test_save_parameters_onto_an_input_is_refused(small_copy, tmp_path, capsys, 
         status, _, err = run(capsys, asn, "--output_dir", out, "--save-parameters", target)
         assert status == 1
         one_line(err, "would overwrite an input file", str(target))
+    # The issue's own case: a hand-given background as the parameter file.
+    status, _, err = run(capsys, folder / SCIENCE, "--bkg", folder / BACKGROUND,
+                         "--output_dir", out, "--save-parameters", folder / BACKGROUND)
+    assert status == 1
+    one_line(err, "would overwrite an input file", BACKGROUND)
     assert digests(folder) == before
     assert not out.exists() or listing(out) == []
 
