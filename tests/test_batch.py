@@ -2,6 +2,8 @@
 
 import csv
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -163,3 +165,118 @@ def test_default_local_cluster_of_processes(associations, tmp_path):
     assert main(["batch", str(associations[1]), "--output_dir", str(out), "--workers", "1",
                  "-q"]) == 0
     assert [row["status"] for row in read_summary(out)] == ["complete"]
+
+
+# -- issue 10: what reaches the CSV and HTML, odd names, unreachable schedulers ----------
+
+
+def exposure_named(folder, name, seed=0):
+    """One small NIRSpec exposure under an arbitrary (str or bytes) file name."""
+    made = make_association(folder / f"src{seed}", "NRS1", n_background=0, n_selfcal=0,
+                            shape=(48, 64), seed=seed)
+    target = os.path.join(os.fsencode(folder), os.fsencode(name))
+    os.rename(made.exposures[0], target)
+    return os.fsdecode(target)
+
+
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_are_escaped_against_formulas(prefix, tmp_path):
+    from badpix_inspector.batch import SUMMARY_FIELDS, write_summary
+
+    text = f'{prefix}HYPERLINK("http://example.invalid","x")'
+    row = {key: "" for key in SUMMARY_FIELDS}
+    row.update(association=text, science=text, reason=text, status="failed",
+               threshold_low=-0.25, flags_total=3)
+    write_summary([row], tmp_path / "s.csv")
+    with open(tmp_path / "s.csv", newline="") as stream:
+        read = next(iter(csv.DictReader(stream)))
+    for key in ("association", "science", "reason"):
+        assert read[key] == "'" + text  # shown as text by a spreadsheet, not run
+    assert read["threshold_low"] == "-0.25"  # numbers stay numbers
+    assert read["flags_total"] == "3"
+
+
+def test_formula_file_name_through_a_batch(cluster, tmp_path):
+    name = '=HYPERLINK("evil")_rate.fits'
+    science = exposure_named(tmp_path, name)
+    out = tmp_path / "out"
+    assert batch(cluster, science, "--force_single", "--output_dir", out) == 0
+    row = read_summary(out)[0]
+    assert row["science"] == "'" + name and row["status"] == "complete"
+    page = (out / "badpix_selfcal_summary.html").read_text()
+    assert "=HYPERLINK(&quot;evil&quot;)" in page and '("evil' not in page
+
+
+def test_overview_escapes_html(tmp_path):
+    from badpix_inspector import SelfcalParameters
+    from badpix_inspector.batch import SUMMARY_FIELDS, write_overview
+
+    evil = '<script>alert("x")</script>&<img src=x onerror=1>'
+    row = {key: "" for key in SUMMARY_FIELDS}
+    row.update(association=f"/data/{evil}.json", product=0, science=evil, status="failed",
+               reason=evil)
+    page = write_overview([row], tmp_path / "o.html", SelfcalParameters()).read_text()
+    assert "<script>" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;" in page
+
+
+def test_non_utf8_file_names_reach_csv_html_and_log(cluster, tmp_path, capsys):
+    science = exposure_named(tmp_path, b"caf\xe9_rate.fits")
+    broken = exposure_named(tmp_path, b"na\xefve_rate.fits", seed=1)
+    with open(broken, "r+b") as stream:  # the second fails: its name reaches the log
+        stream.truncate(5000)
+    out = tmp_path / "out"
+    assert batch(cluster, science, broken, "--force_single", "--output_dir", out) == 1
+    raw = (out / "badpix_selfcal_summary.csv").read_bytes()
+    assert b"caf\xe9_rate.fits" in raw and b"na\xefve_rate.fits" in raw  # the bytes on disk
+    with open(out / "badpix_selfcal_summary.csv", newline="", encoding="utf-8",
+              errors="surrogateescape") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [row["status"] for row in rows] == ["complete", "failed"]
+    assert os.path.exists(rows[0]["science_product"])  # the name leads back to the file
+    page = (out / "badpix_selfcal_summary.html").read_text(encoding="utf-8")  # valid UTF-8
+    assert "caf\\xe9_rate.fits" in page
+    err = capsys.readouterr().err
+    assert "na\\udcefve_rate.fits" in err or "na\\xefve_rate.fits" in err
+    assert "Traceback" not in err and "UnicodeEncodeError" not in err
+
+
+def test_unreachable_scheduler_is_one_line(associations, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "badpix_inspector.cli", "batch", str(associations[0]),
+         "--output_dir", str(tmp_path / "out"), "--scheduler", "foo://nowhere:1"],
+        capture_output=True, text=True, timeout=120)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert "cannot reach the Dask scheduler foo://nowhere:1" in lines[0]
+    assert "check the address" in lines[0]
+    assert not (tmp_path / "out").exists()  # nothing made, not even the folder
+
+
+def test_thumbnails_are_pngs_pillow_can_read():
+    import io
+
+    from PIL import Image
+
+    from badpix_inspector.batch import flag_thumbnail
+
+    flags = np.zeros((300, 200), bool)
+    flags[0, 0] = flags[299, 199] = True
+    png = flag_thumbnail(flags, np.zeros_like(flags))
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.mode == "RGB"
+    pixels = np.asarray(image)
+    assert pixels.shape[0] == 150 and pixels.shape[1] == 100  # 2x2 blocks
+    assert tuple(pixels[-1, 0]) == (255, 60, 40)  # row 0 at the bottom, flagged
+    assert tuple(pixels[0, -1]) == (255, 60, 40)
+    assert tuple(pixels[70, 50]) == (20, 20, 20)
+
+
+def test_progress_bar_and_dashboard_address(associations, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "badpix_inspector.cli", "batch", str(associations[1]),
+         "--output_dir", str(tmp_path / "out"), "--workers", "1"],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "1/1" in done.stderr  # tqdm's count
+    assert "Dask dashboard at http" in done.stderr

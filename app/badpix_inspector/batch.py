@@ -9,29 +9,39 @@ writes a CSV summary and an HTML overview with a thumbnail of each product's fla
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import glob
 import html
 import io
 import logging
 import math
-import struct
+import os
 import sys
 import time
-import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .core import SelfcalParameters
-from .io import InputError, ProductMembers, collect_inputs, write_file
+from .io import (
+    InputError,
+    OutputGuard,
+    OutputSet,
+    ProductMembers,
+    collect_inputs,
+    remove_stale_temporaries,
+    write_file,
+)
 from .process import plan_outputs, run_product
 
 __all__ = [
     "SUMMARY_FIELDS",
     "WorkItem",
+    "batch_inputs",
+    "csv_cell",
     "expand_inputs",
     "flag_thumbnail",
     "plan_items",
@@ -144,17 +154,12 @@ def is_up_to_date(item: WorkItem, parameters: SelfcalParameters, output_dir: Pat
 
 
 def _png(rgb: np.ndarray) -> bytes:
-    """Encode an RGB uint8 image (rows, columns, 3) as PNG bytes."""
-    rows, columns, _ = rgb.shape
-    raw = b"".join(b"\x00" + rgb[row].tobytes() for row in range(rows))
+    """Encode an RGB uint8 image (rows, columns, 3) as PNG bytes (with Pillow)."""
+    from PIL import Image
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", columns, rows, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
-            + chunk(b"IEND", b""))
+    buffer = io.BytesIO()
+    Image.fromarray(rgb, mode="RGB").save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
 
 
 def flag_thumbnail(flags: np.ndarray, already_bad: np.ndarray, size: int = 160) -> bytes:
@@ -194,7 +199,7 @@ def process_item(
         return {**row, "status": "up to date", "science_product": str(science),
                 "reason": "products newer than their inputs (use --overwrite to redo)"}
     try:
-        outcome = run_product(item.members, parameters, output_dir)
+        outcome = run_product(item.members, parameters, output_dir, inputs=[item.source])
         thumbnail = b""
         if outcome.flags is not None:
             already = outcome.already_bad
@@ -219,30 +224,12 @@ def process_item(
     }  # fmt: skip
 
 
-class _Progress:
-    """A one-line progress bar on a terminal; a line per product otherwise."""
+def _progress(total: int, quiet: bool):
+    """Return a tqdm progress bar on standard error (disabled when ``quiet``)."""
+    from tqdm import tqdm
 
-    def __init__(self, total: int, stream=None, quiet: bool = False) -> None:
-        self.total, self.done, self.failed = total, 0, 0
-        self.stream = stream or sys.stderr
-        self.quiet = quiet
-        self.bar = hasattr(self.stream, "isatty") and self.stream.isatty()
-
-    def update(self, row: dict) -> None:
-        self.done += 1
-        self.failed += row["status"] == "failed"
-        if self.quiet:
-            return
-        if self.bar:
-            filled = round(30 * self.done / max(self.total, 1))
-            self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}"
-                              f"  {self.failed} failed ")
-            if self.done == self.total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(f"[{self.done}/{self.total}] {row['status']}: "
-                              f"{Path(str(row['association'])).name}[{row['product']}]\n")
-        self.stream.flush()
+    return tqdm(total=total, unit="product", file=sys.stderr, disable=quiet,
+                dynamic_ncols=True, mininterval=0.5, desc="badpix_selfcal")
 
 
 def run_batch(
@@ -257,34 +244,92 @@ def run_batch(
     """Run every item as a Dask task on ``client``; return the rows in the items' order."""
     from distributed import as_completed
 
-    progress = _Progress(len(items), quiet=quiet)
+    progress = _progress(len(items), quiet)
     futures = {
         client.submit(process_item, item, parameters, output_dir, overwrite, pure=False): number
         for number, item in enumerate(items)
     }  # fmt: skip
     rows: list[dict | None] = [None] * len(items)
+    failed = 0
     try:
         for future in as_completed(futures):
             row = future.result()
             rows[futures[future]] = row
-            progress.update(row)
+            failed += row["status"] == "failed"
+            progress.set_postfix(failed=failed, refresh=False)
+            progress.update(1)
     except BaseException:
         client.cancel(list(futures))
         raise
+    finally:
+        progress.close()
+    # Every task has ended: a temporary file still beside a product was left by a worker
+    # that was killed while it wrote (Dask ran its task again elsewhere).
+    planned = []
+    for item in items:
+        with contextlib.suppress(InputError):
+            if item.members is not None:
+                science, backgrounds = plan_outputs(item.members, parameters, output_dir)
+                planned += [science, *backgrounds]
+    for path in remove_stale_temporaries(planned):
+        log.warning("removed %s, left by a worker that was stopped while writing", path.name)
     return rows  # type: ignore[return-value]
 
 
-def write_summary(rows: Sequence[dict], path: Path) -> Path:
-    """Write the summary CSV (one row per product), atomically."""
+#: First characters that make a spreadsheet read a cell as a formula (or split it).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """Return ``value`` made safe for a CSV cell that a spreadsheet may open.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be read
+    as a formula (``=HYPERLINK(...)`` in a file name): it gets a leading apostrophe, which
+    spreadsheets show as text. Numbers are left as they are.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def batch_inputs(items: Sequence[WorkItem]) -> list[Path]:
+    """Return every file the batch reads: associations and their members."""
+    paths: list[Path] = []
+    for item in items:
+        paths.append(item.source)
+        if item.members is not None:
+            paths += item.members.all_paths
+    return paths
+
+
+def write_summary(rows: Sequence[dict], path: Path,
+                  inputs: Iterable[str | Path] | OutputGuard | OutputSet = ()) -> Path:
+    """Write the summary CSV (one row per product), atomically, never over an input.
+
+    Text cells are escaped against formula injection (`csv_cell`); a file name that is not
+    UTF-8 is written with its original bytes (``surrogateescape``), as it is on disk.
+    ``inputs`` are the files the summary must never replace (see
+    `badpix_inspector.io.write_file`).
+    """
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=SUMMARY_FIELDS, extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows)
-    return write_file(path, text.getvalue().encode("utf-8"))
+    writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
+    return write_file(path, text.getvalue().encode("utf-8", "surrogateescape"), inputs)
 
 
-def write_overview(rows: Sequence[dict], path: Path, parameters: SelfcalParameters) -> Path:
+def _html_text(value: object) -> str:
+    r"""Escape text for HTML; bytes of a non-UTF-8 file name are shown as ``\xNN``."""
+    text = os.fsencode(value).decode("utf-8", "backslashreplace") if isinstance(value, str) \
+        else str(value)
+    return html.escape(text)
+
+
+def write_overview(rows: Sequence[dict], path: Path, parameters: SelfcalParameters,
+                   inputs: Iterable[str | Path] | OutputGuard | OutputSet = ()) -> Path:
     """Write a one-page HTML overview: a thumbnail of each product's flags and its numbers.
+
+    Every text is HTML-escaped; ``inputs`` are the files the overview must never replace.
 
     Products whose flagged fraction is far from the batch's median (more than 3 median
     absolute deviations) are marked, so that outliers stand out.
@@ -295,11 +340,11 @@ def write_overview(rows: Sequence[dict], path: Path, parameters: SelfcalParamete
     spread = float(np.median(np.abs(totals - median))) if totals.size else 0.0
     cells = []
     for row in rows:
-        name = html.escape(f"{Path(str(row['association'])).name} [{row['product']}]")
-        science = html.escape(str(row.get("science", "")))
+        name = _html_text(f"{Path(str(row['association'])).name} [{row['product']}]")
+        science = _html_text(str(row.get("science", "")))
         if row["status"] == "failed":
             cells.append(f'<div class="card failed"><b>{name}</b><br>{science}<br>'
-                         f'<span class="reason">{html.escape(str(row["reason"]))}</span></div>')
+                         f'<span class="reason">{_html_text(str(row["reason"]))}</span></div>')
             continue
         picture = ""
         if row.get("thumbnail"):
@@ -310,7 +355,7 @@ def write_overview(rows: Sequence[dict], path: Path, parameters: SelfcalParamete
                    and abs(float(total) - median) > 3 * spread)
         mark = ' <span class="unusual">unusual</span>' if unusual else ""
         cells.append(f'<div class="card{" outlier" if unusual else ""}"><b>{name}</b>{mark}<br>'
-                     f'{science}<br>{picture}<br>{html.escape(str(row["status"]))}: '
+                     f'{science}<br>{picture}<br>{_html_text(str(row["status"]))}: '
                      f'{total} flagged ({row.get("flags_low", "")} low, '
                      f'{row.get("flags_high", "")} high)</div>')
     page = f"""<!DOCTYPE html>
@@ -330,4 +375,4 @@ orange frame: a flag count more than 3 MAD from the median ({median:g}); red fra
 {"".join(cells)}
 </body></html>
 """
-    return write_file(path, page.encode("utf-8"))
+    return write_file(path, page.encode("utf-8"), inputs)

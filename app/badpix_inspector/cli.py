@@ -7,7 +7,9 @@ Exit status: 0 on success or a skip, 2 on a usage error (bad option or parameter
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +23,26 @@ PROG = "badpix-selfcal"
 EXIT_OK, EXIT_DATA_ERROR, EXIT_USAGE = 0, 1, 2
 
 log = logging.getLogger("badpix_selfcal")
+
+
+def _printable(text: str) -> str:
+    r"""Return ``text`` safe for any terminal: bytes of a non-UTF-8 file name as ``\xNN``."""
+    try:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # not a file name: text with unpaired surrogates
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _say(text: str) -> None:
+    """Write one line to standard error, whatever bytes the file names in it hold."""
+    print(_printable(text), file=sys.stderr)
+
+
+class _PrintableFormatter(logging.Formatter):
+    r"""Log lines with non-UTF-8 file names shown as ``\xNN``, never a logging error."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _printable(super().format(record))
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -95,11 +117,42 @@ def build_parser() -> argparse.ArgumentParser:
 def _configure_logging(verbose: bool, quiet: bool) -> None:
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s - %(name)s - %(levelname)s - %(message)s"))
+    handler.setFormatter(
+        _PrintableFormatter("%(asctime)s - %(name)s - %(levelname)s - %(message)s"))
     root = logging.getLogger("badpix_selfcal")
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+
+
+#: A kernel_size above this is no window at all (detectors are 2048 pixels wide at most):
+#: refused as typed, before it is rounded through a float or sized against an image.
+_ABSURD_KERNEL = 2**31 - 1
+
+
+def _refuse_absurd_kernel(parser: argparse.ArgumentParser, value: object) -> None:
+    """Make a usage error of a kernel_size no image could hold (a 20-digit number)."""
+    if value is None:
+        return
+    text = str(value).strip()
+    try:
+        number = int(text)
+    except ValueError:
+        try:
+            number = float(text)
+        except ValueError:
+            return  # not a number: SelfcalParameters says so
+    if abs(number) > _ABSURD_KERNEL:
+        parser.error(f"kernel_size {text} is absurd: the median window must fit in the image "
+                     "(detectors are at most 2048 pixels wide); jwst's default is 15")
+
+
+def _unexpected(error: BaseException) -> int:
+    """Report an error nobody foresaw in one line (the traceback goes to the debug log)."""
+    log.debug("unexpected error", exc_info=error)
+    _say(f"{PROG}: error: unexpected {type(error).__name__}: {error}; please report it "
+         "(run with -v to see where it happened)")
+    return EXIT_DATA_ERROR
 
 
 def _add_parameter_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
@@ -158,9 +211,10 @@ def batch_main(argv: Sequence[str]) -> int:
     try:
         base = read_parameter_file(arguments.pars) if arguments.pars else SelfcalParameters()
     except InputError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        _say(f"{PROG}: error: {error}")
         return EXIT_DATA_ERROR
     # Options left out are None (or False for the switches): the parameter file's value holds.
+    _refuse_absurd_kernel(parser, arguments.kernel_size)
     changes = {name: getattr(arguments, name) for name in PARAMETER_SPECS
                if getattr(arguments, name) is not None and getattr(arguments, name) is not False}
     try:
@@ -173,6 +227,7 @@ def batch_main(argv: Sequence[str]) -> int:
         parser.error("--workers sizes the local cluster; leave it out with --scheduler")
 
     from .batch import (
+        batch_inputs,
         expand_inputs,
         plan_items,
         refuse_collisions,
@@ -180,24 +235,40 @@ def batch_main(argv: Sequence[str]) -> int:
         write_overview,
         write_summary,
     )
-    from .io import check_output_folder, make_output_folder
+    from .io import OutputGuard, check_output_folder, make_output_folder
 
     summary = arguments.summary or arguments.output_dir / "badpix_selfcal_summary.csv"
+    overview = summary.with_suffix(".html")
     try:
         items = plan_items(expand_inputs(arguments.inputs))
+        # Every file the batch reads is protected; the summary is checked before any work.
+        pars = [arguments.pars] if arguments.pars else []
+        guard = OutputGuard([*batch_inputs(items), *pars])
+        guard.check(summary)
+        guard.check(overview)
         check_output_folder(arguments.output_dir)
         check_output_folder(summary.parent)
+        refuse_collisions(items, parameters, arguments.output_dir)
     except InputError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        _say(f"{PROG}: error: {error}")
         return EXIT_DATA_ERROR
-    refuse_collisions(items, parameters, arguments.output_dir)
-    make_output_folder(arguments.output_dir)
     try:
         client, cluster = _dask_client(arguments.scheduler, arguments.workers)
-    except OSError as error:
-        print(f"{PROG}: error: cannot reach the Dask scheduler {arguments.scheduler} "
-              f"({error}); check the address", file=sys.stderr)
+    except Exception as error:  # distributed raises OSError, ValueError, TimeoutError...
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        _say(f"{PROG}: error: cannot reach the Dask scheduler {arguments.scheduler} "
+             f"({reason}); check the address (e.g. tcp://host:8786)")
         return EXIT_DATA_ERROR
+    try:
+        make_output_folder(arguments.output_dir)  # once the cluster answers: none left empty
+    except InputError as error:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+        _say(f"{PROG}: error: {error}")
+        return EXIT_DATA_ERROR
+    if not arguments.quiet and getattr(client, "dashboard_link", None):
+        print(f"{PROG} batch: Dask dashboard at {client.dashboard_link}", file=sys.stderr)
     try:
         rows = run_batch(items, parameters, arguments.output_dir.resolve(), client,
                          overwrite=arguments.overwrite, quiet=arguments.quiet)
@@ -209,17 +280,21 @@ def batch_main(argv: Sequence[str]) -> int:
         client.close()
         if cluster is not None:
             cluster.close()
-    make_output_folder(summary.parent)
-    write_summary(rows, summary)
-    write_overview(rows, summary.with_suffix(".html"), parameters)
+    try:
+        make_output_folder(summary.parent)
+        with guard.batch() as outputs:  # the summary and the overview: both or neither
+            write_summary(rows, summary, outputs)
+            write_overview(rows, overview, parameters, outputs)
+    except InputError as error:
+        _say(f"{PROG}: error: {error}")
+        return EXIT_DATA_ERROR
     failed = [row for row in rows if row["status"] == "failed"]
     done = sum(row["status"] == "complete" for row in rows)
     skipped = sum(row["status"] in ("up to date", "skipped") for row in rows)
-    print(f"{PROG} batch: {done} made, {skipped} up to date or skipped, {len(failed)} failed; "
-          f"summary {summary}", file=sys.stderr)
+    _say(f"{PROG} batch: {done} made, {skipped} up to date or skipped, {len(failed)} failed; "
+         f"summary {summary}")
     for row in failed:
-        print(f"  failed: {row['association']} [{row['product']}]: {row['reason']}",
-              file=sys.stderr)
+        _say(f"  failed: {row['association']} [{row['product']}]: {row['reason']}")
     return EXIT_DATA_ERROR if failed else EXIT_OK
 
 
@@ -230,10 +305,42 @@ def _dask_client(scheduler: str | None, workers: int | None):
     from distributed import Client, LocalCluster
 
     if scheduler:
-        return Client(scheduler, timeout="10s"), None
+        import dask
+
+        # Fail in seconds, not the default half minute, on an address nobody answers.
+        with dask.config.set({"distributed.comm.timeouts.connect": "5s"}):
+            return Client(scheduler, timeout="10s"), None
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                            processes=True, dashboard_address=":0", silence_logs=logging.ERROR)
     return Client(cluster), cluster
+
+
+class _WarningsToDebugLog(logging.Handler):
+    """Pass library warnings on to the command's log as DEBUG lines (seen with -v only)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = " ".join(record.getMessage().split())
+        log.debug("warning from a library: %s", message[:500])
+
+
+@contextlib.contextmanager
+def _warnings_as_debug_log():
+    """Route warnings (astropy's header checks, numpy's) to the debug log while running.
+
+    A damaged header card makes astropy warn card by card; the command's promise is one
+    line per error and nothing else, so the text goes to the log, shown with ``-v``.
+    """
+    captured = logging.getLogger("py.warnings")
+    handler = _WarningsToDebugLog()
+    saved = captured.handlers[:], captured.propagate
+    captured.handlers[:] = [handler]
+    captured.propagate = False
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        captured.handlers[:], captured.propagate = saved
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -250,10 +357,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success or a skip, 1 on a data or file error, 2 on a usage error.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "batch":
-        return batch_main(argv[1:])
+    with _warnings_as_debug_log():
+        if argv and argv[0] == "batch":
+            return batch_main(argv[1:])
+        return _single_main(argv)
+
+
+def _single_main(argv: list[str]) -> int:
     parser = build_parser()
     arguments = parser.parse_args(argv)
+    _refuse_absurd_kernel(parser, arguments.kernel_size)
     try:
         parameters = SelfcalParameters(
             flagfrac_lower=arguments.flagfrac_lower,
@@ -267,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(arguments.verbose, arguments.quiet)
 
     # Imported here so that --help and usage errors answer at once.
-    from .io import InputError, collect_inputs, read_edits, write_parameter_file
+    from .io import InputError, OutputGuard, collect_inputs, read_edits, write_parameter_file
     from .process import run_product
 
     try:
@@ -281,14 +394,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if edits is not None and len(products) > 1:
             parser.error(f"--edits is for one exposure, but {arguments.input} has "
                          f"{len(products)} products")
-        if arguments.save_parameters is not None:
-            written = write_parameter_file(arguments.save_parameters, parameters)
-            log.info("Saved parameters in %s", written)
+        # Every file read is protected; every file written (the parameter file and all the
+        # products) is staged, then renamed in place together: all of them, or none.
+        guard = OutputGuard([arguments.input, *arguments.bkg, *arguments.selfcal,
+                             *([arguments.edits] if arguments.edits else [])])
         for members in products:
-            run_product(members, parameters, arguments.output_dir, arguments.output_file,
-                        edits=edits)
+            guard.protect(*members.all_paths)
+        with guard.batch() as outputs:
+            if arguments.save_parameters is not None:
+                write_parameter_file(arguments.save_parameters, parameters, outputs)
+            for members in products:
+                run_product(members, parameters, arguments.output_dir, arguments.output_file,
+                            edits=edits, outputs=outputs)
+        for path in outputs.written:
+            log.info("Saved %s in %s", "model" if path.suffix == ".fits" else "parameters", path)
     except InputError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        _say(f"{PROG}: error: {error}")
         return EXIT_DATA_ERROR
     except MemoryError:
         print(f"{PROG}: error: out of memory; close other programs", file=sys.stderr)
@@ -296,6 +417,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; no partial file was left behind", file=sys.stderr)
         return 130
+    except RecursionError:
+        _say(f"{PROG}: error: {arguments.input}: nested too deeply to be read; give a file "
+             "as the pipeline writes it")
+        return EXIT_DATA_ERROR
+    except Exception as error:
+        return _unexpected(error)
     return EXIT_OK
 
 

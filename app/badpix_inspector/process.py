@@ -9,7 +9,8 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,9 +29,10 @@ from .io import (
     EditLists,
     Exposure,
     InputError,
+    OutputGuard,
+    OutputSet,
     ProductMembers,
     check_output_folder,
-    check_outputs,
     make_output_folder,
     output_stem,
     product_paths,
@@ -38,7 +40,14 @@ from .io import (
     write_product,
 )
 
-__all__ = ["ProductOutcome", "history_lines", "load_exposures", "plan_outputs", "run_product"]
+__all__ = [
+    "ProductOutcome",
+    "check_kernel_size",
+    "history_lines",
+    "load_exposures",
+    "plan_outputs",
+    "run_product",
+]
 
 log = logging.getLogger("badpix_selfcal")
 
@@ -130,6 +139,22 @@ def _edit_masks(edits: EditLists, science: Path, shape: tuple[int, int]):
     return masks[0], masks[1]
 
 
+class _quiet_nan_warnings(warnings.catch_warnings):
+    """Silence numpy's NaN warnings (all-NaN slices, empty means) for the step's numerics.
+
+    An image that is almost all NaN, or a MIRI frame too small for its pedestal region,
+    leaves slices without a finite value: the step's answer for them is NaN, as jwst's,
+    and the warning text would only confuse the command's output.
+    """
+
+    def __enter__(self):
+        entered = super().__enter__()
+        for message in ("All-NaN slice", "Mean of empty slice", "invalid value encountered",
+                        "Degrees of freedom", "empty slice"):
+            warnings.filterwarnings("ignore", message=f".*{message}", category=RuntimeWarning)
+        return entered
+
+
 def _shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(str(size) for size in shape)
 
@@ -145,8 +170,35 @@ def plan_outputs(
     science, backgrounds = product_paths(
         stem, output_dir, len(members.backgrounds), parameters.save_flagged_bkg
     )
-    check_outputs([science, *backgrounds], members.all_paths)
+    guard = OutputGuard(members.all_paths)
+    seen: set[Path] = set()
+    for path in (science, *backgrounds):
+        guard.check(path)  # an input, through any path or link, is never written over
+        if path.resolve() in seen:
+            raise InputError(path, "two products would be written to the same file",
+                             "leave out --output_file when there are several products")
+        seen.add(path.resolve())
     return science, backgrounds
+
+
+def check_kernel_size(kernel_size: int, shape: tuple[int, ...], path: Path) -> None:
+    """Refuse a median window longer than the image: it is a typing mistake, not a tuning.
+
+    Such a window spans the whole detector (and a huge one would fill the memory before
+    the filter even starts), so the step's result would mean nothing.
+
+    Raises
+    ------
+    InputError
+        Naming the science file, the window and the image's size.
+    """
+    longest = max(shape)
+    if kernel_size > longest:
+        raise InputError(
+            path, f"kernel_size {kernel_size} is larger than the {_shape_text(shape)} image",
+            f"give an odd kernel_size of at most {longest - 1 + longest % 2} (jwst's default "
+            "is 15)",
+        )
 
 
 def history_lines(
@@ -172,6 +224,8 @@ def run_product(
     extra_mask: np.ndarray | None = None,
     dispaxis: int | str | None = "auto",
     edits: EditLists | None = None,
+    outputs: OutputSet | None = None,
+    inputs: Iterable[str | Path] = (),
 ) -> ProductOutcome:
     """Process one product as ``BadpixSelfcalStep`` does and write its products.
 
@@ -195,6 +249,13 @@ def run_product(
         Hand edits: the forced-bad and forced-good pixels as ``[row, column]`` lists
         (N x 2), and the detector shape they were made for. The flags written are
         ``(algorithm | forced bad) & ~forced good``.
+    outputs : OutputSet, optional
+        Stage the products in this set (a run of several products or files that must be
+        written all or none); by default they are written together when this product is
+        done: the science product and the background products all, or none.
+    inputs : iterable of path
+        More files that must never be replaced (the association, an edits file); the
+        product's members are always protected.
 
     Returns
     -------
@@ -206,6 +267,20 @@ def run_product(
     InputError
         For any unreadable input or unwritable output; nothing is then written.
     """
+    if outputs is not None:
+        outputs.guard.protect(*members.all_paths, *inputs)
+        return _run_product(members, parameters, output_dir, output_file, extra_mask,
+                            dispaxis, edits, outputs)
+    with OutputGuard([*members.all_paths, *inputs]).batch() as staged:
+        outcome = _run_product(members, parameters, output_dir, output_file, extra_mask,
+                               dispaxis, edits, staged)
+    for path in (outcome.science_product, *outcome.background_products):
+        log.info("Saved model in %s", path)
+    return outcome
+
+
+def _run_product(members, parameters, output_dir, output_file, extra_mask, dispaxis, edits,
+                 outputs: OutputSet) -> ProductOutcome:
     started = time.perf_counter()
     check_output_folder(output_dir)
     science_product, background_products = plan_outputs(
@@ -232,9 +307,8 @@ def run_product(
         make_output_folder(output_dir)
         write_product(
             science.path, science_product, None, "SKIPPED",
-            history_lines(parameters, dispaxis, None),
+            history_lines(parameters, dispaxis, None), outputs=outputs,
         )  # fmt: skip
-        log.info("Saved model in %s", science_product)
         return ProductOutcome("SKIPPED", science_product, seconds=time.perf_counter() - started,
                               detector=science.detector)
 
@@ -248,17 +322,20 @@ def run_product(
             "DISPAXIS not found in %s: the median filter window will be %dx%d (two-dimensional).",
             science.name, parameters.kernel_size, parameters.kernel_size,
         )  # fmt: skip
+    check_kernel_size(parameters.kernel_size, shape, science.path)
     limits = n_low = n_high = None
     exposures = itertools.chain([science], _read_others(members, science))
     if extra_mask is None:
         # Exposures are read and folded into the minimum one at a time: only the running
         # minimum is held, not every exposure.
-        combined = combine((exposure.sci for exposure in exposures), science.detector).image
-        science.sci = None  # the products are written from the files, not from this copy
-        filtered = filter_combined(combined, parameters.kernel_size, dispaxis)
-        limits = filtered.thresholds(parameters.flagfrac_lower, parameters.flagfrac_upper)
-        mask = flag_mask(filtered.difference, limits)
-        n_low = int(np.count_nonzero(filtered.difference < limits.low))
+        with _quiet_nan_warnings():
+            combined = combine((exposure.sci for exposure in exposures),
+                               science.detector).image
+            science.sci = None  # the products are written from the files, not this copy
+            filtered = filter_combined(combined, parameters.kernel_size, dispaxis)
+            limits = filtered.thresholds(parameters.flagfrac_lower, parameters.flagfrac_upper)
+            mask = flag_mask(filtered.difference, limits)
+            n_low = int(np.count_nonzero(filtered.difference < limits.low))
         n_high = int(np.count_nonzero(mask)) - n_low
         del combined, filtered
     else:
@@ -278,12 +355,12 @@ def run_product(
         log.info("Manual edits: %d forced bad, %d forced good; %d flagged in the end",
                  int(forced_bad.sum()), int(forced_good.sum()), int(mask.sum()))
     make_output_folder(output_dir)
-    already_bad = write_product(science.path, science_product, mask, "COMPLETE", history)
+    already_bad = write_product(science.path, science_product, mask, "COMPLETE", history,
+                                outputs=outputs)
     n_already_bad = 0 if already_bad is None else int(np.count_nonzero(mask & already_bad))
-    log.info("Saved model in %s", science_product)
     for source, destination in zip(members.backgrounds, background_products, strict=False):
-        write_product(source, destination, mask, "COMPLETE", history)
-        log.info("Saved model in %s", destination)
+        # jwst 3.0.0 leaves S_BPXSLF on flagged background products as their input had it.
+        write_product(source, destination, mask, None, history, outputs=outputs)
     log.info("Step badpix_selfcal done")
     return ProductOutcome(
         "COMPLETE", science_product, background_products, int(np.count_nonzero(mask)), limits,

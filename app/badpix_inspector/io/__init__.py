@@ -4,6 +4,13 @@ from .association import ProductMembers, collect_inputs, is_association, read_as
 from .datamodels import exposures_from_datamodels, is_datamodel_input, pipeline_parameters
 from .errors import InputError
 from .exposures import ROLES, Exposure, open_fits, read_exposure
+from .guard import (
+    OutputGuard,
+    OutputSet,
+    check_input_file,
+    describe_os_error,
+    remove_stale_temporaries,
+)
 from .parfile import STEP_CLASS, read_parameter_file, write_parameter_file
 from .products import (
     atomic_write,
@@ -41,13 +48,17 @@ __all__ = [
     "EditLists",
     "Exposure",
     "InputError",
+    "OutputGuard",
+    "OutputSet",
     "ProductMembers",
     "SampError",
     "SampSender",
     "atomic_write",
+    "check_input_file",
     "check_output_folder",
     "check_outputs",
     "collect_inputs",
+    "describe_os_error",
     "exposures_from_datamodels",
     "flag_regions",
     "is_association",
@@ -65,6 +76,7 @@ __all__ = [
     "read_region_markers",
     "read_regions",
     "read_session",
+    "remove_stale_temporaries",
     "send_image",
     "send_table",
     "write_ds9_regions",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
+from .guard import check_input_file
 
 __all__ = [
     "ProductMembers", "collect_inputs", "is_association", "read_association", "read_json",
@@ -53,6 +55,11 @@ def is_association(path: str | Path) -> bool:
     if path.suffix.lower() == ".json":
         return True
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return False  # never opened: a FIFO or a device would hang the reader
+    except OSError:
+        return False
+    try:
         with open(path, "rb") as stream:
             head = stream.read(64).lstrip()
     except OSError:
@@ -63,12 +70,19 @@ def is_association(path: str | Path) -> bool:
 def read_json(path: str | Path, kind: str) -> object:
     """Read a JSON file, as an `InputError` naming ``kind`` when it is missing or not JSON."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputError(path, f"no such {kind} file", "check the path")
+    check_input_file(path, kind)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
+    except PermissionError:
+        raise InputError(path, "permission denied: the file cannot be read",
+                         "fix its permissions (chmod u+r) or run as its owner") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputError(path, f"not a JSON {kind} ({error})", f"give a {kind} file") from None
+    except RecursionError:
+        raise InputError(path, f"the {kind} is nested too deeply to be read",
+                         "give a file as the pipeline writes it") from None
 
 
 def read_association(path: str | Path) -> list[ProductMembers]:
@@ -117,7 +131,7 @@ def _read_product(path: Path, folder: Path, number: int, product: object) -> Pro
         if exptype not in by_role:
             ignored.append((member_path, exptype))
             continue
-        if not member_path.is_file():
+        if not member_path.exists():
             raise InputError(
                 path,
                 f"member {member['expname']} ({exptype}) of {where} does not exist in {folder}",
@@ -163,11 +177,11 @@ def collect_inputs(
     extra_backgrounds = [Path(item) for item in backgrounds]
     extra_selfcals = [Path(item) for item in selfcals]
     for extra in (*extra_backgrounds, *extra_selfcals):
-        if not extra.is_file():
+        if not extra.exists():
             raise InputError(extra, "no such file", "check the --bkg and --selfcal paths")
+        check_input_file(extra, "FITS")
     input_path = Path(input_path)
-    if not input_path.exists():
-        raise InputError(input_path, "no such file", "check the path")
+    check_input_file(input_path)
     if is_association(input_path):
         products = read_association(input_path)
     else:

@@ -7,6 +7,11 @@ from pathlib import Path
 __all__ = ["InputError"]
 
 
+def _one_line(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class InputError(Exception):
     """A file or folder that cannot be used, with a one-line message for the user.
 
@@ -22,7 +27,8 @@ class InputError(Exception):
 
     def __init__(self, path: str | Path | None, problem: str, remedy: str) -> None:
         self.path = None if path is None else Path(path)
-        self.problem = problem
-        self.remedy = remedy
+        # One line, always: library messages (astropy's verify reports) span several.
+        self.problem = _one_line(problem, 300)
+        self.remedy = _one_line(remedy, 200)
         where = f"{self.path}: " if self.path is not None else ""
-        super().__init__(f"{where}{problem}; {remedy}")
+        super().__init__(f"{where}{self.problem}; {self.remedy}")

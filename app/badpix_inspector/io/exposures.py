@@ -14,6 +14,7 @@ from astropy.io import fits
 
 from ..core.parameters import ParameterError, validate_dispaxis
 from .errors import InputError
+from .guard import check_input_file
 
 __all__ = ["ROLES", "Exposure", "open_fits", "read_exposure"]
 
@@ -80,31 +81,61 @@ def open_fits(path: str | Path, **kwargs) -> Iterator[fits.HDUList]:
         The file, with every header already read and checked for truncation.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError(path, "no such file", "check the path")
-    if path.is_dir():
-        raise InputError(path, "is a folder, not a FITS file", "give the exposure's file")
-    if path.stat().st_size == 0:
-        raise InputError(path, "the file is empty", "copy or download it again")
+    # Looked at, not opened: a FIFO or a device would hang or stream forever.
+    check_input_file(path, "FITS")
+    hdulist = _open_whole(path, kwargs)
+    try:
+        yield hdulist
+    except InputError:
+        raise
+    except Exception as error:
+        # A header astropy accepted can still hold nonsense its data reader trips on
+        # (a damaged XTENSION, BITPIX or NAXISn): that is a damaged file, said in one line.
+        if "memory-mapped" in str(error):
+            raise  # read_exposure reads a scaled SCI again without a memory map
+        raise InputError(path, f"damaged FITS ({type(error).__name__}: "
+                         f"{_first_sentence(error)})", "copy or download it again") from None
+    finally:
+        hdulist.close()
+        hdulist.stream.close()
+
+
+def _open_whole(path: Path, kwargs: dict) -> fits.HDUList:
+    """Open ``path`` and read every header; an `InputError` for any way that fails.
+
+    The file is opened here, so that it is closed here too: astropy leaves the file open
+    when it fails on a damaged primary header. The stream is kept as ``hdulist.stream``.
+    """
+    stream = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            hdulist = fits.open(path, **kwargs)
-            hdulist.readall()
-        except OSError as error:
-            raise InputError(
-                path, f"not a FITS file ({_first_sentence(error)})", "give a FITS exposure"
-            ) from None
-        except Exception as error:  # astropy raises many types for damaged headers
-            raise InputError(path, f"unreadable FITS ({error})", "copy it again") from None
+            stream = open(path, "rb")
+            hdulist = fits.open(stream, **kwargs)
+            try:
+                hdulist.readall()
+            except BaseException:
+                hdulist.close()
+                raise
+        except BaseException as error:
+            if stream is not None:
+                stream.close()
+            if isinstance(error, PermissionError):
+                raise InputError(path, "permission denied: the file cannot be read",
+                                 "fix its permissions (chmod u+r) or run as its owner") from None
+            if isinstance(error, OSError):
+                raise InputError(path, f"not a FITS file ({_first_sentence(error)})",
+                                 "give a FITS exposure") from None
+            if isinstance(error, Exception):  # astropy raises many types for damaged headers
+                raise InputError(path, f"unreadable FITS ({error})", "copy it again") from None
+            raise
+    hdulist.stream = stream
     for warning in caught:
         if "truncated" in str(warning.message):
             hdulist.close()
+            stream.close()
             raise InputError(path, "the file is truncated", "copy or download it again")
-    try:
-        yield hdulist
-    finally:
-        hdulist.close()
+    return hdulist
 
 
 def _first_sentence(error: Exception) -> str:
@@ -142,13 +173,27 @@ def read_exposure(path: str | Path, role: str = "science", *, with_dq: bool = Fa
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}, not {role!r}")
     path = Path(path)
-    # DQ is stored as uint32 through BZERO, which astropy cannot memory-map.
-    with open_fits(path, memmap=not with_dq) as hdulist:
+    memmap = not with_dq  # DQ is stored as uint32 through BZERO: it cannot be memory-mapped
+    try:
+        return _read_exposure(path, role, with_dq, memmap=memmap)
+    except ValueError as error:
+        if not (memmap and "memory-mapped" in str(error)):
+            raise
+    # A scaled (BSCALE/BZERO) integer SCI cannot be memory-mapped either; read it whole,
+    # scaled to float32, as jwst's datamodels do.
+    return _read_exposure(path, role, with_dq, memmap=False)
+
+
+def _read_exposure(path: Path, role: str, with_dq: bool, memmap: bool) -> Exposure:
+    with open_fits(path, memmap=memmap) as hdulist:
         if "SCI" not in hdulist:
             raise InputError(
                 path, "has no SCI extension", "give a JWST rate or assign_wcs product"
             )
         sci_hdu = hdulist["SCI"]
+        if not isinstance(sci_hdu, fits.ImageHDU | fits.CompImageHDU | fits.PrimaryHDU):
+            raise InputError(path, f"the SCI extension is not an image "
+                             f"({type(sci_hdu).__name__.strip('_')})", "give a JWST exposure")
         if sci_hdu.data is None:
             raise InputError(path, "the SCI extension holds no data", "give a JWST exposure")
         if sci_hdu.data.ndim == 3:
@@ -179,6 +224,8 @@ def read_exposure(path: str | Path, role: str = "science", *, with_dq: bool = Fa
             if with_dq and "DQ" in hdulist and hdulist["DQ"].data is not None:
                 dq = np.array(hdulist["DQ"].data, dtype=np.uint32)
         except (TypeError, ValueError) as error:
+            if memmap and "memory-mapped" in str(error):
+                raise
             raise InputError(path, f"the data cannot be read ({error})", "copy it again") from None
         primary = hdulist[0].header
         return Exposure(

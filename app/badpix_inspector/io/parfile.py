@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..core.parameters import ParameterError, SelfcalParameters
 from .errors import InputError
+from .guard import OutputGuard, OutputSet
 from .products import write_file
 
 __all__ = ["STEP_CLASS", "read_parameter_file", "write_parameter_file"]
@@ -15,7 +17,11 @@ STEP_CLASS = "jwst.badpix_selfcal.badpix_selfcal_step.BadpixSelfcalStep"
 STEP_NAME = "badpix_selfcal"
 
 
-def write_parameter_file(path: str | Path, parameters: SelfcalParameters) -> Path:
+def write_parameter_file(
+    path: str | Path,
+    parameters: SelfcalParameters,
+    inputs: Iterable[str | Path] | OutputGuard | OutputSet = (),
+) -> Path:
     """Write a parameter file that ``strun FILE.asdf INPUT`` and stpipe accept.
 
     Parameters
@@ -24,6 +30,9 @@ def write_parameter_file(path: str | Path, parameters: SelfcalParameters) -> Pat
         Where to write it (atomically); ``.asdf`` is the usual ending.
     parameters : SelfcalParameters
         The values to record; ``skip`` is written as false so the step runs.
+    inputs : iterable of path, OutputGuard or OutputSet
+        The run's input files, which the parameter file must never replace (or a guard
+        that knows them, or a set of outputs to stage it in); see `write_file`.
 
     Returns
     -------
@@ -37,7 +46,7 @@ def write_parameter_file(path: str | Path, parameters: SelfcalParameters) -> Pat
         "name": STEP_NAME,
         "parameters": {**parameters.as_dict(), "skip": False},
     }
-    return write_file(path, asdf.AsdfFile(tree).write_to)
+    return write_file(path, asdf.AsdfFile(tree).write_to, inputs)
 
 
 def read_parameter_file(path: str | Path) -> SelfcalParameters:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -14,6 +16,7 @@ from astropy.io import fits
 from ..core.stages import FLAGGED_PLANES, apply_flags
 from .errors import InputError
 from .exposures import open_fits
+from .guard import OutputGuard, OutputSet
 
 __all__ = [
     "PIPELINE_SUFFIXES",
@@ -26,6 +29,8 @@ __all__ = [
     "write_file",
     "write_product",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Pipeline suffixes dropped from a science file's name to make the output stem.
 PIPELINE_SUFFIXES = (
@@ -150,30 +155,21 @@ def atomic_write(destination: Path, write: Callable[[BinaryIO], None]) -> None:
 
     Notes
     -----
-    On any failure the temporary file is removed and ``destination`` is left as it was;
-    a reader never sees a partial file under the final name. There is no fsync: products
-    can be made again, and jwst does not sync its products either (a sync costs more than a
-    third of the command's own work on a MIRI product).
+    A shorthand for ``OutputGuard().write``, with no inputs to protect: prefer a guard that
+    knows the run's inputs. On any failure the temporary file is removed and
+    ``destination`` is left as it was. There is no fsync: products can be made again, and
+    jwst does not sync its products either (a sync costs more than a third of the
+    command's own work on a MIRI product).
     """
-    destination = Path(destination)
-    handle, temporary = tempfile.mkstemp(
-        dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, destination)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
+    OutputGuard().write(destination, write)
 
 
-def write_file(path: str | Path, content: bytes | Callable[[BinaryIO], None]) -> Path:
-    """Write a file atomically (see `atomic_write`), as an `InputError` on failure.
+def write_file(
+    path: str | Path,
+    content: bytes | Callable[[BinaryIO], None],
+    inputs: Iterable[str | Path] | OutputGuard | OutputSet = (),
+) -> Path:
+    """Write a file atomically, never over one of ``inputs``; `InputError` on failure.
 
     Parameters
     ----------
@@ -181,30 +177,58 @@ def write_file(path: str | Path, content: bytes | Callable[[BinaryIO], None]) ->
         The file.
     content : bytes or callable
         The bytes to write, or a function that writes to the open file.
+    inputs : iterable of path, OutputGuard or OutputSet
+        The files that must not be replaced, or a guard that knows them, or a set of
+        outputs to stage the file in (renamed in place when the set is committed).
 
     Returns
     -------
     pathlib.Path
         ``path``.
     """
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise InputError(path.parent, "the folder does not exist", "create it or choose another")
-    write = content if callable(content) else (lambda stream: stream.write(content))
-    try:
-        atomic_write(path, write)
-    except OSError as error:
-        raise InputError(path, f"cannot be written ({error.strerror})", "choose another path") \
-            from None
-    return path
+    if isinstance(inputs, OutputSet):
+        return inputs.stage(path, content)
+    guard = inputs if isinstance(inputs, OutputGuard) else OutputGuard(inputs)
+    return guard.write(path, content)
+
+
+#: Header keywords of a stored (scaled, compressed) array that no longer apply once the
+#: array is written as the float32 the pipeline's datamodels hold.
+_STORAGE_KEYWORDS = ("BSCALE", "BZERO", "BLANK")
+
+
+def _as_pipeline_writes(hdu, name: str, data: np.ndarray):
+    """Return an uncompressed image HDU of ``data`` with ``hdu``'s header, unscaled.
+
+    jwst's datamodels read an integer or scaled SCI (and ERR, VAR_*) as float32 and a
+    tile-compressed plane decompressed; they write them back as plain float32 images.
+    Writing the same keeps every unflagged value exactly as read: re-compressing a
+    quantised plane would change them.
+    """
+    header = hdu.header.copy()
+    for key in _STORAGE_KEYWORDS:
+        header.remove(key, ignore_missing=True, remove_all=True)
+    return fits.ImageHDU(data, header=header, name=name)
+
+
+def _stored_differently(hdu, name: str) -> bool:
+    """Return True when ``hdu`` is compressed, or a float plane stored as integers or scaled."""
+    if isinstance(hdu, fits.CompImageHDU):
+        return True
+    if name == "DQ":
+        return False
+    return any(key in hdu.header for key in _STORAGE_KEYWORDS) or (
+        hdu.data is not None and not np.issubdtype(hdu.data.dtype, np.floating))
 
 
 def write_product(
     source: Path,
     destination: Path,
     mask: np.ndarray | None,
-    status: str,
+    status: str | None,
     history: Iterable[str] = (),
+    *,
+    outputs: OutputSet | None = None,
 ) -> np.ndarray | None:
     """Write ``source`` to ``destination`` with the step's flags applied.
 
@@ -213,22 +237,41 @@ def write_product(
     source : pathlib.Path
         The input exposure; every HDU and header (the ASDF extension too) is carried over.
     destination : pathlib.Path
-        The product; written atomically.
+        The product; written atomically, never over ``source``.
     mask : numpy.ndarray of bool or None
         The flagged pixels; None leaves the arrays as they are (a skipped step).
-    status : str
-        ``S_BPXSLF`` in the primary header: ``COMPLETE`` or ``SKIPPED``.
+    status : str or None
+        ``S_BPXSLF`` in the primary header: ``COMPLETE`` or ``SKIPPED``; None keeps the
+        keyword as the input had it (jwst 3.0.0 does so for flagged background products).
     history : iterable of str
         HISTORY cards to add to the primary header.
+    outputs : OutputSet, optional
+        Stage the product in this set of outputs (renamed in place with the others when the
+        set is committed) instead of writing it at once.
 
     Returns
     -------
     numpy.ndarray of bool or None
         The pixels that were DO_NOT_USE in the input already (None without a DQ plane or
         when nothing was flagged).
+
+    Notes
+    -----
+    SCI, ERR and VAR_* planes stored as integers, scaled (``BSCALE``/``BZERO``) or
+    tile-compressed are written as plain float32 images, as the pipeline's datamodels
+    write them; a compressed DQ is written uncompressed. Unflagged values are thus
+    exactly the values read.
     """
     already_bad = None
     with open_fits(source, memmap=False) as hdulist:
+        for name in ("DQ", *FLAGGED_PLANES):
+            if name in hdulist and hdulist[name].data is not None \
+                    and _stored_differently(hdulist[name], name):
+                data = hdulist[name].data
+                data = np.asarray(data, dtype=np.uint32 if name == "DQ" else np.float32)
+                log.info("%s: %s is written as a plain %s image, as the pipeline does",
+                         source.name, name, data.dtype)
+                hdulist[name] = _as_pipeline_writes(hdulist[name], name, data)
         if mask is not None:
             planes = {
                 name: hdulist[name].data
@@ -252,8 +295,23 @@ def write_product(
                     dq_hdu = fits.ImageHDU(flagged, name="DQ")
                     hdulist.insert(hdulist.index_of("SCI") + 1, dq_hdu)
         primary = hdulist[0].header
-        primary["S_BPXSLF"] = (status, "Bad Pixel Self-Calibration")
+        if status is not None:
+            primary["S_BPXSLF"] = (status, "Bad Pixel Self-Calibration")
         for line in history:
             primary.add_history(line)
-        atomic_write(destination, lambda stream: hdulist.writeto(stream, output_verify="fix"))
+
+        def write(stream: BinaryIO) -> None:
+            # A damaged header card is fixed (or carried over) by astropy with a warning
+            # per card: noted in the log, never printed as warning text.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                hdulist.writeto(stream, output_verify="fix")
+            if caught:
+                log.info("%s: %d header problem(s) fixed in %s, e.g. %s", source.name,
+                         len(caught), destination.name, str(caught[-1].message).strip())
+
+        if outputs is None:
+            OutputGuard([source]).write(destination, write)
+        else:
+            outputs.stage(destination, write)
     return already_bad

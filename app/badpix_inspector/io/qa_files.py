@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from .association import read_json
 from .errors import InputError
+from .guard import OutputGuard, OutputSet
 from .products import write_file
 
 __all__ = [
@@ -46,8 +48,14 @@ class EditLists(NamedTuple):
 SESSION_FORMAT = "badpix-inspector session"
 
 
-def _write_json(path: Path, document: dict) -> Path:
-    return write_file(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
+#: What the writers take to know which files they must never replace: the paths of the
+#: inputs, a guard that knows them, or a set of outputs to stage the file in.
+Inputs = Iterable[str | Path] | OutputGuard | OutputSet
+
+
+def _write_json(path: Path, document: dict, inputs: Inputs) -> Path:
+    # surrogateescape'd names (not UTF-8) are kept as \udcXX escapes, not a crash.
+    return write_file(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"), inputs)
 
 
 def _read_json(path: Path, expected: str) -> dict:
@@ -57,17 +65,21 @@ def _read_json(path: Path, expected: str) -> dict:
     return document
 
 
-def write_edits(path: str | Path, edits: dict, science: str | None = None) -> Path:
-    """Write edits (as `ManualEdits.to_dict` gives them) to a JSON file, atomically."""
+def write_edits(path: str | Path, edits: dict, science: str | None = None,
+                inputs: Inputs = ()) -> Path:
+    """Write edits (as `ManualEdits.to_dict` gives them) to a JSON file, atomically.
+
+    ``inputs`` are the files it must never replace (see `badpix_inspector.io.write_file`).
+    """
     document = {"format": EDITS_FORMAT, "version": 1, "science": science, **edits}
-    return _write_json(Path(path), document)
+    return _write_json(Path(path), document, inputs)
 
 
 def _pixel_list(path: Path, document: dict, key: str, shape: tuple[int, int]) -> np.ndarray:
     try:
         pixels = np.asarray(document.get(key) or [], dtype=np.int64).reshape(-1, 2)
-    except (TypeError, ValueError):
-        raise InputError(path, f"{key} is not a list of [row, column] pairs",
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(path, f"{key} is not a list of [row, column] pairs of pixel indices",
                          "fix the file") from None
     outside = (pixels < 0).any(axis=1) | (pixels[:, 0] >= shape[0]) | (pixels[:, 1] >= shape[1])
     if outside.any():
@@ -99,7 +111,13 @@ def read_edits(path: str | Path, shape: tuple[int, int] | None = None) -> EditLi
 
 
 def _edits_from(path: Path, document: dict, shape) -> EditLists:
-    stated = tuple(document.get("shape") or ())
+    stated = document.get("shape") or ()
+    if not (isinstance(stated, list | tuple) and len(stated) in (0, 2) and all(
+            isinstance(size, int) and not isinstance(size, bool) and 0 < size < 2**31
+            for size in stated)):
+        raise InputError(path, f"shape is {stated!r}, not [rows, columns]",
+                         "fix the file (or save the edits again from the window)")
+    stated = tuple(stated)
     if shape is not None and stated and tuple(stated) != tuple(shape):
         raise InputError(path, f"the edits are for {stated[0]}x{stated[1]} pixels, the "
                          f"science exposure has {shape[0]}x{shape[1]}",
@@ -111,11 +129,13 @@ def _edits_from(path: Path, document: dict, shape) -> EditLists:
                      _pixel_list(path, document, "forced_good", shape), shape)
 
 
-def write_session(path: str | Path, state: dict[str, Any]) -> Path:
+def write_session(path: str | Path, state: dict[str, Any], inputs: Inputs = ()) -> Path:
     """Write a session (the window's state as a dict) to JSON, atomically.
 
     File paths in ``state["exposures"]`` and ``state["association"]`` are stored relative to
-    the session file's folder when they lie below it, so a folder can be moved whole.
+    the session file's folder when they lie below it, so a folder can be moved whole. Those
+    files are never replaced by the session, nor are ``inputs`` (see
+    `badpix_inspector.io.write_file`).
     """
     path = Path(path)
     folder = path.resolve().parent
@@ -133,7 +153,15 @@ def write_session(path: str | Path, state: dict[str, Any]) -> Path:
     document["exposures"] = [{**item, "path": portable(item["path"])}
                              for item in state.get("exposures", [])]
     document["association"] = portable(state.get("association"))
-    return _write_json(path, document)
+    listed = [item["path"] for item in state.get("exposures", []) if item.get("path")]
+    if state.get("association"):
+        listed.append(state["association"])
+    if isinstance(inputs, OutputGuard | OutputSet):
+        guard = inputs.guard if isinstance(inputs, OutputSet) else inputs
+        guard.protect(*listed)
+    else:
+        inputs = OutputGuard([*inputs, *listed])
+    return _write_json(path, document, inputs)
 
 
 def read_session(path: str | Path) -> dict[str, Any]:
@@ -163,8 +191,12 @@ def write_flag_mask(
     forced_good: np.ndarray,
     final: np.ndarray,
     header_cards: dict[str, Any] | None = None,
+    inputs: Inputs = (),
 ) -> Path:
-    """Write the flags as FITS: ALGORITHM, MANUAL (+1 bad, -1 good) and FINAL extensions."""
+    """Write the flags as FITS: ALGORITHM, MANUAL (+1 bad, -1 good) and FINAL extensions.
+
+    ``inputs`` are the files it must never replace (see `badpix_inspector.io.write_file`).
+    """
     from astropy.io import fits
 
     manual = np.zeros(algorithm.shape, dtype=np.int8)
@@ -182,15 +214,19 @@ def write_flag_mask(
         fits.ImageHDU(manual, name="MANUAL"),
         fits.ImageHDU(final.astype(np.uint8), name="FINAL"),
     ])
-    return write_file(path, hdulist.writeto)
+    return write_file(path, hdulist.writeto, inputs)
 
 
-def write_ds9_regions(path: str | Path, flags: np.ndarray, colour: str = "red") -> Path:
-    """Write one-pixel boxes on every flagged pixel, in DS9's image coordinates (1-based)."""
+def write_ds9_regions(path: str | Path, flags: np.ndarray, colour: str = "red",
+                      inputs: Inputs = ()) -> Path:
+    """Write one-pixel boxes on every flagged pixel, in DS9's image coordinates (1-based).
+
+    ``inputs`` are the files it must never replace (see `badpix_inspector.io.write_file`).
+    """
     rows, columns = np.nonzero(flags)
     lines = ["# Region file format: DS9 version 4.1",
              f'global color={colour} width=1 select=1 highlite=1 edit=0 move=0 delete=1',
              "image"]
     lines += [f"box({column + 1},{row + 1},1,1,0)" for row, column in zip(rows, columns,
                                                                          strict=True)]
-    return write_file(path, ("\n".join(lines) + "\n").encode("utf-8"))
+    return write_file(path, ("\n".join(lines) + "\n").encode("utf-8"), inputs)
