@@ -1,5 +1,6 @@
 """The numerical core: the step's algorithm on arrays, in cacheable stages (no Qt, no files)."""
 
+from . import kernels
 from .edits import FORCED_BAD, FORCED_GOOD, ManualEdits, final_flags
 from .medfilt import dispersion_array_axis, median_filter
 from .parameters import PARAMETER_SPECS, ParameterError, SelfcalParameters, validate_dispaxis
@@ -44,6 +45,7 @@ __all__ = [
     "filter_combined",
     "final_flags",
     "flag_mask",
+    "kernels",
     "median_filter",
     "pedestal_region",
     "smooth",

@@ -14,10 +14,13 @@ How the kernels stay exact:
   runs on every window. NaNs are first replaced down each line by -inf and +inf in turn,
   so a window with m NaNs holds them as about m/2 of each, at both ends of its order: the
   median of its other values sits at rank 7 (m even) or is the mean of ranks 7 and 8 (or
-  6 and 7, depending on the sign its first NaN got), which a parity prefix along the line
-  tells apart. An all-NaN window gives (-inf + inf) / 2 = NaN, as the reference does. Real
+  6 and 7, depending on the sign its first NaN got), which a running NaN count along the
+  line tells apart; it also marks all-NaN windows, which give NaN as numpy writes it. Real
   infinities are exact too: an added -inf ties with a real -inf, so the values at every
   rank are those of the window's own sorted values, shifted.
+- **Signed zeros.** -0.0 and +0.0 are equal values; where a window's median is a zero and
+  it holds both, which one comes out depends on the algorithm (as it does between numpy
+  and bottleneck). Every other bit, NaN included, is the reference's.
 - **Square window.** Order-preserving integer keys (NaN is a key above +inf), each
   column's k keys kept sorted as the window moves down, the two middle keys stepped from
   the previous pixel's along a row. Any odd k.
@@ -34,6 +37,7 @@ pixel), which is exact.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import threading
@@ -131,7 +135,7 @@ def _exercise(module) -> None:
 
 def _partition(size: int, threads: int) -> list[tuple[int, int]]:
     bounds = np.linspace(0, size, max(1, min(threads, size)) + 1).astype(int)
-    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    return [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def _run(function, ranges: list[tuple[int, int]]) -> None:
@@ -153,18 +157,18 @@ def _line15(module, image: np.ndarray, axis: int, threads: int) -> np.ndarray:
     out = np.empty_like(image)
     if axis == 0:
         padded = np.empty((rows + 14, columns), image.dtype)
-        parity = np.empty((rows + 15, columns), np.uint8)
-        _run(lambda a, b: module.prepare15_down(image, padded, parity, a, b),
+        nans = np.empty((rows + 15, columns), np.uint8)
+        _run(lambda a, b: module.prepare15_down(image, padded, nans, a, b),
              _partition(columns, threads))
-        _run(lambda a, b: module.median15_down(padded, parity, out, a, b),
+        _run(lambda a, b: module.median15_down(padded, nans, out, a, b),
              _partition(rows, threads))
     else:
         padded = np.empty((rows, columns + 14), image.dtype)
-        parity = np.empty((rows, columns + 15), np.uint8)
+        nans = np.empty((rows, columns + 15), np.uint8)
 
         def block(a: int, b: int) -> None:
-            module.prepare15_across(image, padded, parity, a, b)
-            module.median15_across(padded, parity, out, a, b)
+            module.prepare15_across(image, padded, nans, a, b)
+            module.median15_across(padded, nans, out, a, b)
 
         _run(block, _partition(rows, threads))
     return out
@@ -203,9 +207,10 @@ def _square(module, image: np.ndarray, kernel_size: int, threads: int) -> np.nda
          _partition(image.shape[0], threads))
     # As the reference: the two middle values added and halved in the data's dtype (the
     # same value twice for an odd count), NaN where the window holds no value.
-    middle = (_float_values(low, image.dtype) + _float_values(high, image.dtype)) / (
-        image.dtype.type(2)
-    )
+    with np.errstate(invalid="ignore", over="ignore"):  # -inf + inf, as the reference
+        middle = (_float_values(low, image.dtype) + _float_values(high, image.dtype)) / (
+            image.dtype.type(2)
+        )
     middle[counts == 0] = np.nan
     return middle
 
@@ -246,7 +251,7 @@ def compiled_median_filter(
 def _numpy_linear(
     count: int, quantiles: np.ndarray, order_statistic
 ) -> np.ndarray:
-    """numpy's 'linear' quantiles of ``count`` values, given their order statistics.
+    """Return numpy's 'linear' quantiles of ``count`` values, given their order statistics.
 
     The steps are those of numpy's ``_quantile`` (virtual index, neighbouring indices with
     their bounds, gamma, two-sided lerp), so that the result is the same to the bit.
@@ -267,15 +272,18 @@ def _numpy_linear(
     gamma = np.asanyarray(virtual - previous, dtype=virtual.dtype)
     a = order_statistic(np.where(previous < 0, previous + count, previous))
     b = order_statistic(np.where(following < 0, following + count, following))
-    difference = b - a
-    result = np.add(a, difference * gamma)
-    np.subtract(b, difference * (1 - gamma), out=result, where=gamma >= 0.5,
-                casting="unsafe", dtype=result.dtype)
+    # numpy warns here when both values are the same infinity (the limit is NaN then);
+    # the stage functions silence that warning anyway.
+    with np.errstate(invalid="ignore", over="ignore"):
+        difference = b - a
+        result = np.add(a, difference * gamma)
+        np.subtract(b, difference * (1 - gamma), out=result, where=gamma >= 0.5,
+                    casting="unsafe", dtype=result.dtype)
     return result
 
 
 def sorted_percentiles(sorted_values: np.ndarray, percentiles) -> np.ndarray:
-    """numpy's ``nanpercentile`` of values already sorted with their NaNs removed.
+    """Return numpy's ``nanpercentile`` of values already sorted with their NaNs removed.
 
     Parameters
     ----------

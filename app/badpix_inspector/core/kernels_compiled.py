@@ -97,43 +97,43 @@ def _ranks_6_7_8(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14
 
 
 @njit(nogil=True, cache=True)
-def prepare15_down(image, padded, parity, first, last):
+def prepare15_down(image, padded, nans, first, last):
     """Zero-pad columns ``first:last`` of ``image`` by 7 rows on each side into ``padded``.
 
     Each NaN becomes -inf or +inf in turn down its column (-inf when an even number of
-    NaNs lies above it), and ``parity[i, j]`` is the parity of the number of NaNs in
-    ``padded[:i, j]``: a window's NaN count is odd when the parities at its two ends
-    differ, and its first NaN is -inf when the parity at its top is even.
+    NaNs lies above it), and ``nans[i, j]`` is the number of NaNs in ``padded[:i, j]``,
+    modulo 256: a window's NaN count is the difference at its two ends (modulo 256, which
+    is exact for 15), and its first NaN is -inf when the count at its top is even.
     """
     rows = image.shape[0]
     negative = -np.inf
     positive = np.inf
     for j in range(first, last):
-        parity[0, j] = 0
+        nans[0, j] = 0
     for i in range(rows + 14):
         source = i - 7
         if source < 0 or source >= rows:
             for j in range(first, last):
                 padded[i, j] = 0
-                parity[i + 1, j] = parity[i, j]
+                nans[i + 1, j] = nans[i, j]
             continue
         for j in range(first, last):
             value = image[source, j]
-            odd = parity[i, j]
+            above = nans[i, j]
             missing = value != value
-            padded[i, j] = (negative if odd == 0 else positive) if missing else value
-            parity[i + 1, j] = odd ^ np.uint8(missing)
+            padded[i, j] = (negative if above & 1 == 0 else positive) if missing else value
+            nans[i + 1, j] = above + np.uint8(missing)
 
 
 @njit(nogil=True, cache=True)
-def prepare15_across(image, padded, parity, start, stop):
+def prepare15_across(image, padded, nans, start, stop):
     """`prepare15_down` along axis 1, for rows ``start:stop``."""
     columns = image.shape[1]
     negative = -np.inf
     positive = np.inf
     for i in range(start, stop):
-        odd = np.uint8(0)
-        parity[i, 0] = 0
+        before = 0
+        nans[i, 0] = 0
         for c in range(columns + 14):
             source = c - 7
             if source < 0 or source >= columns:
@@ -141,9 +141,9 @@ def prepare15_across(image, padded, parity, start, stop):
             else:
                 value = image[i, source]
                 missing = value != value
-                padded[i, c] = (negative if odd == 0 else positive) if missing else value
-                odd ^= np.uint8(missing)
-            parity[i, c + 1] = odd
+                padded[i, c] = (negative if before & 1 == 0 else positive) if missing else value
+                before += missing
+            nans[i, c + 1] = before
 
 
 @njit(inline="always")
@@ -152,15 +152,19 @@ def _median15(v6, v7, v8, top, bottom):
     # leaves an even number: ranks 7 and 8 when the window's NaNs start with -inf (one
     # more -inf than +inf), else 6 and 7. The mean is bottleneck's (float64, then the
     # data's dtype), which is what the reference path gives, bit for bit. An all-NaN
-    # window gives (-inf + inf) / 2 = NaN by itself.
-    if top == bottom:
+    # window gives the quiet NaN numpy writes (the added infinities would give the
+    # hardware's negative one, which a real -inf/+inf pair does give in the reference).
+    missing = (bottom - top) & 255
+    if missing & 1 == 0:
         return np.float64(v7)
-    other = v6 if top else v8
+    if missing == 15:
+        return np.nan
+    other = v6 if top & 1 else v8
     return 0.5 * (np.float64(v7) + np.float64(other))
 
 
 @njit(nogil=True, cache=True)
-def median15_down(padded, parity, out, start, stop):
+def median15_down(padded, nans, out, start, stop):
     """Window of 15 along axis 0, output rows ``start:stop`` (see `prepare15_down`)."""
     columns = out.shape[1]
     for i in range(start, stop):
@@ -171,11 +175,11 @@ def median15_down(padded, parity, out, start, stop):
                 padded[i + 8, j], padded[i + 9, j], padded[i + 10, j], padded[i + 11, j],
                 padded[i + 12, j], padded[i + 13, j], padded[i + 14, j],
             )
-            out[i, j] = _median15(v6, v7, v8, parity[i, j], parity[i + 15, j])
+            out[i, j] = _median15(v6, v7, v8, nans[i, j], nans[i + 15, j])
 
 
 @njit(nogil=True, cache=True)
-def median15_across(padded, parity, out, start, stop):
+def median15_across(padded, nans, out, start, stop):
     """Window of 15 along axis 1, output rows ``start:stop`` (see `prepare15_across`)."""
     columns = out.shape[1]
     for i in range(start, stop):
@@ -186,7 +190,7 @@ def median15_across(padded, parity, out, start, stop):
                 line[j + 6], line[j + 7], line[j + 8], line[j + 9], line[j + 10],
                 line[j + 11], line[j + 12], line[j + 13], line[j + 14],
             )
-            out[i, j] = _median15(v6, v7, v8, parity[i, j], parity[i, j + 15])
+            out[i, j] = _median15(v6, v7, v8, nans[i, j], nans[i, j + 15])
 
 
 @njit(inline="always")
