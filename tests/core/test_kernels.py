@@ -260,3 +260,13 @@ def test_importing_the_core_does_not_import_numba_and_warm_up_runs_in_the_backgr
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_plain_path_blocks_serve_without_the_kernels():
+    image = np.ones((20, 20), np.float32)
+    with kernels.plain_path():
+        assert not kernels.ready()
+        assert kernels.compiled_median_filter(image, 15, 0, 1) is None
+        assert kernels.percentile_limits(image, [1, 99]) is None
+    assert kernels.ready()
+    assert kernels.compiled_median_filter(image, 15, 0, 1) is not None

@@ -220,31 +220,16 @@ def _replace(column, old, new):
 
 
 @njit(inline="always")
-def _count_below(column, value, size):
-    # Number of entries < value in a sorted column (binary search).
-    low = 0
-    high = size
-    while low < high:
-        middle = (low + high) >> 1
-        if column[middle] < value:
-            low = middle + 1
-        else:
-            high = middle
-    return low
-
-
-@njit(inline="always")
-def _count_up_to(column, value, size):
-    # Number of entries <= value in a sorted column.
-    low = 0
-    high = size
-    while low < high:
-        middle = (low + high) >> 1
-        if column[middle] <= value:
-            low = middle + 1
-        else:
-            high = middle
-    return low
+def _counts(column, value):
+    # Entries < value and <= value in a short sorted column: a branch-free count, which
+    # the compiler vectorises, beats a binary search whose branches mispredict.
+    less = 0
+    at_most = 0
+    for position in range(column.shape[0]):
+        entry = column[position]
+        less += entry < value
+        at_most += entry <= value
+    return less, at_most
 
 
 @njit(nogil=True, cache=True)
@@ -260,25 +245,29 @@ def square_ranks(keys, counts, kernel_size, sentinel, low, high, start, stop):
     k = kernel_size
     columns = low.shape[1]
     width = keys.shape[1]
-    sorted_columns = np.empty((width, k), keys.dtype)
-    below = np.zeros(width, np.int64)
-    up_to = np.zeros(width, np.int64)
+    floor = -sentinel - 1
+    # Each column sorted in [1, k], with guards below (floor) and above (sentinel), so that
+    # the steps read the neighbours of a position without bounds checks or branches.
+    guarded = np.empty((width, k + 2), keys.dtype)
+    below = np.zeros(width, np.int64)  # per column: keys < value (a position in guarded - 1)
+    up_to = np.zeros(width, np.int64)  # per column: keys <= value
     for c in range(width):
+        guarded[c, 0] = floor
+        guarded[c, k + 1] = sentinel
         for r in range(k):
-            _insert(sorted_columns[c], r, keys[start + r, c])
+            _insert(guarded[c, 1 : k + 1], r, keys[start + r, c])
     for i in range(start, stop):
         if i > start:
             for c in range(width):
                 old = keys[i - 1, c]
                 new = keys[i + k - 1, c]
                 if old != new:
-                    _replace(sorted_columns[c], old, new)
-        value = sorted_columns[k // 2, k // 2]
+                    _replace(guarded[c, 1 : k + 1], old, new)
+        value = guarded[k // 2, k // 2 + 1]
         less = 0
         equal_or_less = 0
         for c in range(k):
-            below[c] = _count_below(sorted_columns[c], value, k)
-            up_to[c] = _count_up_to(sorted_columns[c], value, k)
+            below[c], up_to[c] = _counts(guarded[c, 1 : k + 1], value)
             less += below[c]
             equal_or_less += up_to[c]
         for j in range(columns):
@@ -287,8 +276,7 @@ def square_ranks(keys, counts, kernel_size, sentinel, low, high, start, stop):
                 entering = j + k - 1
                 less -= below[leaving]
                 equal_or_less -= up_to[leaving]
-                below[entering] = _count_below(sorted_columns[entering], value, k)
-                up_to[entering] = _count_up_to(sorted_columns[entering], value, k)
+                below[entering], up_to[entering] = _counts(guarded[entering, 1 : k + 1], value)
                 less += below[entering]
                 equal_or_less += up_to[entering]
             count = counts[i, j]
@@ -298,49 +286,44 @@ def square_ranks(keys, counts, kernel_size, sentinel, low, high, start, stop):
                 continue
             rank = (count - 1) // 2
             while rank >= equal_or_less:
-                # Step up to the next distinct key in the window.
+                # Step up to the next distinct key in the window: the smallest of the
+                # keys just above each column's position.
                 following = sentinel
                 for c in range(j, j + k):
-                    if up_to[c] < k and sorted_columns[c, up_to[c]] < following:
-                        following = sorted_columns[c, up_to[c]]
+                    candidate = guarded[c, up_to[c] + 1]
+                    following = candidate if candidate < following else following
                 value = following
                 less = equal_or_less
-                equal_or_less = 0
                 for c in range(j, j + k):
                     below[c] = up_to[c]
                     position = up_to[c]
-                    while position < k and sorted_columns[c, position] == value:
+                    while guarded[c, position + 1] == value:
                         position += 1
                     up_to[c] = position
-                    equal_or_less += position
+                    equal_or_less += position - below[c]
             while rank < less:
                 # Step down to the previous distinct key in the window.
-                preceding = sorted_columns[0, 0]
-                first = True
+                preceding = floor
                 for c in range(j, j + k):
-                    if below[c] > 0:
-                        candidate = sorted_columns[c, below[c] - 1]
-                        if first or candidate > preceding:
-                            preceding = candidate
-                            first = False
+                    candidate = guarded[c, below[c]]
+                    preceding = candidate if candidate > preceding else preceding
                 value = preceding
                 equal_or_less = less
-                less = 0
                 for c in range(j, j + k):
                     up_to[c] = below[c]
                     position = below[c]
-                    while position > 0 and sorted_columns[c, position - 1] == value:
+                    while guarded[c, position] == value:
                         position -= 1
                     below[c] = position
-                    less += position
+                    less -= up_to[c] - position
             low[i, j] = value
             if count // 2 < equal_or_less:
                 high[i, j] = value
             else:
                 following = sentinel
                 for c in range(j, j + k):
-                    if up_to[c] < k and sorted_columns[c, up_to[c]] < following:
-                        following = sorted_columns[c, up_to[c]]
+                    candidate = guarded[c, up_to[c] + 1]
+                    following = candidate if candidate < following else following
                 high[i, j] = following
 
 
