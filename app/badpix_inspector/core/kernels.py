@@ -62,13 +62,18 @@ _thread: threading.Thread | None = None
 _compiled = None  # the kernels_compiled module, once its kernels are compiled or loaded
 _failed = False
 _plain = 0  # how many plain_path() blocks are open
+_DTYPES = (np.float32, np.float64)
+_ready_dtypes: set[np.dtype] = set()  # dtypes whose kernels are compiled or loaded
 
 #: The window length with a sorting network (jwst's default kernel_size).
 NETWORK_KERNEL = 15
 
 
 def ready() -> bool:
-    """Return True once the compiled kernels can be used without waiting."""
+    """Return True once the compiled kernels can be used without waiting.
+
+    The float32 kernels come first; float64 data take the plain path until theirs are in.
+    """
     return _compiled is not None and not _plain
 
 
@@ -133,28 +138,30 @@ def _load() -> None:
         try:
             from . import kernels_compiled as module
 
-            _exercise(module)
+            # float32 first: the SCI arrays of rate files, and half the compile time.
+            for dtype in _DTYPES:
+                _exercise(module, dtype)
+                _ready_dtypes.add(np.dtype(dtype))
+                _compiled = module
+                log.debug("compiled kernels for %s ready after %.2f s",
+                          np.dtype(dtype).name, time.perf_counter() - started)
         except Exception:
             _failed = True
             log.warning("compiled kernels unavailable; the plain path serves", exc_info=True)
-            return
-        _compiled = module
-        log.debug("compiled kernels ready in %.2f s", time.perf_counter() - started)
 
 
 _lock_load = threading.Lock()
 
 
-def _exercise(module) -> None:
-    """Run every kernel once on tiny inputs of each dtype, compiling or loading it."""
-    for dtype in (np.float32, np.float64):
-        image = np.arange(12, dtype=dtype).reshape(3, 4)
-        image[1, 1] = np.nan
-        for axis in (0, 1):
-            _line15(module, image, axis, 1)
-        _square(module, image, 3, 1)
-        values = np.arange(50, dtype=dtype)
-        _tail_percentiles(module, values, np.array([0.01, 0.99]))
+def _exercise(module, dtype) -> None:
+    """Run every kernel once on tiny inputs of one dtype, compiling or loading it."""
+    image = np.arange(12, dtype=dtype).reshape(3, 4)
+    image[1, 1] = np.nan
+    for axis in (0, 1):
+        _line15(module, image, axis, 1)
+    _square(module, image, 3, 1)
+    values = np.arange(50, dtype=dtype)
+    _tail_percentiles(module, values, np.array([0.01, 0.99]))
 
 
 def _partition(size: int, threads: int) -> list[tuple[int, int]]:
@@ -279,7 +286,7 @@ def compiled_median_filter(
         dtype).
     """
     module = _compiled
-    if not ready() or image.dtype not in (np.float32, np.float64):
+    if not ready() or image.dtype not in _ready_dtypes:
         return None
     if axis is None:
         # The square kernel steps each median from its left neighbour's, at a cost that
@@ -446,7 +453,7 @@ def percentile_limits(
         fractions, odd distributions): the caller then takes numpy's path.
     """
     module = _compiled
-    if not ready() or values.dtype not in (np.float32, np.float64):
+    if not ready() or values.dtype not in _ready_dtypes:
         return None
     quantiles = np.true_divide(percentiles, 100)
     found = _tail_percentiles(module, np.ascontiguousarray(values), quantiles)
