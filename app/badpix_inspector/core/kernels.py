@@ -41,8 +41,12 @@ import contextlib
 import itertools
 import logging
 import math
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -110,9 +114,11 @@ def warm_up(background: bool = True) -> threading.Thread | None:
 
     Notes
     -----
-    Compiling every kernel takes several seconds the first time after an install; loading
-    them from the cache afterwards about half a second, most of it numba's import. If numba
-    is missing or fails, a warning is logged and the plain path keeps serving.
+    Compiling every kernel takes 5-15 s the first time after an install; loading them from
+    the cache afterwards about half a second, most of it numba's import. In the background,
+    a cold cache is filled by a child process (compiling in-process would pause the other
+    threads for up to ~0.3 s at a time), then the kernels load from it. If numba is
+    missing or fails, a warning is logged and the plain path keeps serving.
     """
     global _thread
     if _compiled is not None or _failed:
@@ -124,12 +130,13 @@ def warm_up(background: bool = True) -> threading.Thread | None:
         if _thread is None or not _thread.is_alive():
             if _compiled is not None:
                 return None
-            _thread = threading.Thread(target=_load, name="badpix-kernels", daemon=True)
+            _thread = threading.Thread(target=_load, args=(True,), name="badpix-kernels",
+                                       daemon=True)
             _thread.start()
         return _thread
 
 
-def _load() -> None:
+def _load(compile_aside: bool = False) -> None:
     global _compiled, _failed
     with _lock_load:
         if _compiled is not None or _failed:
@@ -137,6 +144,12 @@ def _load() -> None:
         started = time.perf_counter()
         try:
             from . import kernels_compiled as module
+
+            if compile_aside and not _cached(module):
+                # Compiling holds the GIL for long stretches (pauses of 0.1-0.3 s in the
+                # other threads, an event loop's included): compile in a child process,
+                # which fills the disk cache, then load from it here in a fraction of that.
+                _compile_in_child()
 
             # float32 first: the SCI arrays of rate files, and half the compile time.
             for dtype in _DTYPES:
@@ -151,6 +164,34 @@ def _load() -> None:
 
 
 _lock_load = threading.Lock()
+
+_KERNEL_NAMES = ("prepare15_down", "prepare15_across", "median15_down", "median15_across",
+                 "square_ranks", "tails")
+
+
+def _cached(module) -> bool:
+    """Whether numba's disk cache holds an index for every kernel (best effort)."""
+    try:
+        return all(
+            Path(getattr(module, name)._cache._cache_file._index_path).exists()
+            for name in _KERNEL_NAMES
+        )
+    except (AttributeError, OSError):  # numba's internals moved: compile aside to be safe
+        return False
+
+
+def _compile_in_child() -> None:
+    package_root = Path(__file__).resolve().parents[2]
+    path = os.pathsep.join(filter(None, [str(package_root), os.environ.get("PYTHONPATH")]))
+    command = "from badpix_inspector.core import kernels; kernels.warm_up(background=False)"
+    started = time.perf_counter()
+    try:
+        subprocess.run([sys.executable, "-c", command], env={**os.environ, "PYTHONPATH": path},
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=600, check=False)
+    except (OSError, subprocess.SubprocessError):
+        log.debug("compiling the kernels in a child process failed", exc_info=True)
+    log.debug("kernels compiled aside in %.2f s", time.perf_counter() - started)
 
 
 def _exercise(module, dtype) -> None:
