@@ -404,7 +404,7 @@ _MARGIN = 8
 _MAX_TAIL = 0.05
 
 
-def _tail_percentiles(module, values: np.ndarray, quantiles: np.ndarray):
+def _tail_percentiles(module, values: np.ndarray, quantiles: np.ndarray, threads: int = 1):
     """Exact 'linear' quantiles from the tails, or None when the tails do not hold them.
 
     Returns (limits, brackets, tails) where tails is ((values, indices), (values, indices))
@@ -418,7 +418,7 @@ def _tail_percentiles(module, values: np.ndarray, quantiles: np.ndarray):
         # Random places (seeded: the result is exact anyway): a regular stride can fall on
         # the same few columns of every row and miss the image's structure.
         sample = flat[np.random.default_rng(size).integers(0, size, _SAMPLE)]
-    sample = np.sort(sample[~np.isnan(sample)])
+    sample = sample[~np.isnan(sample)]
     drawn = sample.size
     if drawn == 0:
         return None
@@ -431,22 +431,41 @@ def _tail_percentiles(module, values: np.ndarray, quantiles: np.ndarray):
 
     low_at = min(drawn - 1, math.ceil(low_q * (drawn - 1) + reach(low_q)))
     high_at = max(0, math.floor(high_q * (drawn - 1) - reach(high_q)))
+    if not low_at < high_at:
+        return None
+    sample.partition([low_at, high_at])
     below, above = sample[low_at], sample[high_at]
     if not below < above:
         return None
-    room_low = int((low_at + 1) / drawn * size * 1.5) + 1024
-    room_high = int((drawn - high_at) / drawn * size * 1.5) + 1024
-    low_values = np.empty(room_low, flat.dtype)
-    low_index = np.empty(room_low, np.int64)
-    high_values = np.empty(room_high, flat.dtype)
-    high_index = np.empty(room_high, np.int64)
-    count, low_count, high_count = module.tails(
-        flat, below, above, low_values, low_index, high_values, high_index
-    )
-    if count == 0 or low_count > room_low or high_count > room_high:
+    pieces = _partition(size, threads)
+    found = [None] * len(pieces)
+
+    def collect(start: int, stop: int) -> None:
+        # Each piece of the image fills its own buffers, sized for its share plus slack.
+        share = (stop - start) / drawn
+        room_low = int((low_at + 1) * share * 1.5) + 1024
+        room_high = int((drawn - high_at) * share * 1.5) + 1024
+        buffers = (np.empty(room_low, flat.dtype), np.empty(room_low, np.int64),
+                   np.empty(room_high, flat.dtype), np.empty(room_high, np.int64))
+        counts = module.tails(flat[start:stop], below, above, *buffers)
+        found[pieces.index((start, stop))] = (start, counts, buffers)
+
+    _run(collect, pieces)
+    count = low_count = high_count = 0
+    parts: list[list[np.ndarray]] = [[], [], [], []]
+    for start, (piece_count, piece_low, piece_high), buffers in found:
+        if piece_low > buffers[0].size or piece_high > buffers[2].size:
+            return None
+        count += piece_count
+        low_count += piece_low
+        high_count += piece_high
+        parts[0].append(buffers[0][:piece_low])
+        parts[1].append(buffers[1][:piece_low] + start)
+        parts[2].append(buffers[2][:piece_high])
+        parts[3].append(buffers[3][:piece_high] + start)
+    if count == 0:
         return None
-    low_values, low_index = low_values[:low_count], low_index[:low_count]
-    high_values, high_index = high_values[:high_count], high_index[:high_count]
+    low_values, low_index, high_values, high_index = (np.concatenate(part) for part in parts)
     # The low tail holds ranks 0 .. low_count-1 exactly (every value <= below), the high
     # tail ranks count-high_count .. count-1.
     low_sorted = np.sort(low_values)
@@ -476,7 +495,7 @@ class _OutsideTails(Exception):
 
 
 def percentile_limits(
-    values: np.ndarray, percentiles, *, with_flags: bool = False
+    values: np.ndarray, percentiles, *, with_flags: bool = False, threads: int | None = None
 ):
     """``numpy.nanpercentile(values, [low, high])`` from the compiled tail kernel.
 
@@ -489,6 +508,8 @@ def percentile_limits(
     with_flags : bool
         Also return the flat indices, ascending, of the values strictly below the low
         limit or above the high one (what ``numpy.flatnonzero`` of the flag mask gives).
+    threads : int, optional
+        Threads sharing the pass over the values; default: the cores, at most 4.
 
     Returns
     -------
@@ -501,7 +522,8 @@ def percentile_limits(
     if not ready() or values.dtype not in _ready_dtypes:
         return None
     quantiles = np.true_divide(percentiles, 100)
-    found = _tail_percentiles(module, np.ascontiguousarray(values), quantiles)
+    threads = threads or min(os.cpu_count() or 1, 4)
+    found = _tail_percentiles(module, np.ascontiguousarray(values), quantiles, threads)
     if found is None:
         return None
     limits, (below, above), ((low_values, low_index), (high_values, high_index)) = found
@@ -512,5 +534,9 @@ def percentile_limits(
     # tail and every value above the high one in the high tail (a NaN limit fails here).
     if not (low_limit <= below and high_limit >= above):
         return None
-    flagged = np.union1d(low_index[low_values < low_limit], high_index[high_values > high_limit])
+    # Disjoint (low <= high: the fractions are at most a half each), each ascending.
+    flagged = np.concatenate(
+        [low_index[low_values < low_limit], high_index[high_values > high_limit]]
+    )
+    flagged.sort()
     return limits, flagged
