@@ -282,3 +282,26 @@ def test_tail_path_serves_on_column_structured_images():
     got = kernels.percentile_limits(difference, percentiles)
     assert got is not None, "the tail path did not serve"
     assert np.array_equal(as_bits(got), as_bits(np.nanpercentile(difference, percentiles)))
+
+
+def test_read_only_and_strided_inputs_use_the_compiled_kernels_without_compiling_again():
+    from badpix_inspector.core import kernels_compiled
+
+    def signatures():
+        return {name: len(getattr(kernels_compiled, name).signatures)
+                for name in kernels._KERNEL_NAMES}
+
+    before = signatures()
+    rng = np.random.default_rng(12)
+    image = rng.normal(size=(60, 80)).astype(np.float32)
+    image[rng.random(image.shape) < 0.05] = np.nan
+    read_only = image.copy()
+    read_only.flags.writeable = False
+    strided = np.repeat(image, 2, axis=1)[:, ::2]
+    for variant in (read_only, strided, np.asfortranarray(image)):
+        for dispaxis in (1, 2, None):
+            got = compiled_filter(variant, 15, dispaxis)
+            np.testing.assert_array_equal(got, median_filter(image, 15, dispaxis,
+                                                             compiled=False))
+        assert kernels.percentile_limits(variant, [1, 99]) is not None
+    assert signatures() == before

@@ -202,6 +202,8 @@ def _exercise(module, dtype) -> None:
         _line15(module, image, axis, 1)
     _square(module, image, 3, 1)
     values = np.arange(50, dtype=dtype)
+    buffers = (np.empty(50, dtype), np.empty(50, np.int64)) * 2
+    module.tails(values, dtype(10), dtype(40), *buffers)
     _tail_percentiles(module, values, np.array([0.01, 0.99]))
 
 
@@ -216,12 +218,22 @@ def _run(function, ranges: list[tuple[int, int]]) -> None:
         for start, stop in ranges:
             function(start, stop)
         return
-    workers = [threading.Thread(target=function, args=item) for item in ranges[1:]]
+    errors: list[BaseException] = []
+
+    def guarded(*item: int) -> None:
+        try:
+            function(*item)
+        except BaseException as error:  # re-raised in the calling thread below
+            errors.append(error)
+
+    workers = [threading.Thread(target=guarded, args=item) for item in ranges[1:]]
     for worker in workers:
         worker.start()
-    function(*ranges[0])
+    guarded(*ranges[0])
     for worker in workers:
         worker.join()
+    if errors:
+        raise errors[0]
 
 
 def _line15(module, image: np.ndarray, axis: int, threads: int) -> np.ndarray:
@@ -303,6 +315,18 @@ def _rougher_along_rows(image: np.ndarray) -> bool:
     return float(np.median(finite_across)) > float(np.median(finite_down))
 
 
+def _as_compiled(array: np.ndarray) -> np.ndarray:
+    """Return the array as the kernels were compiled for: C-ordered, aligned, writeable.
+
+    A read-only or unaligned array would be a new type to numba and compile on the spot,
+    blocking for seconds; a copy costs a millisecond or so.
+    """
+    flags = array.flags
+    if flags.c_contiguous and flags.aligned and flags.writeable:
+        return array
+    return np.array(array, order="C")
+
+
 def compiled_median_filter(
     image: np.ndarray, kernel_size: int, axis: int | None, threads: int
 ) -> np.ndarray | None:
@@ -334,12 +358,12 @@ def compiled_median_filter(
         # grows with how far the values move: run it along the smoother axis (the window
         # is symmetric, so the transposed result is the same, bit for bit).
         if _rougher_along_rows(image):
-            transposed = _square(module, np.ascontiguousarray(image.T), kernel_size, threads)
+            transposed = _square(module, _as_compiled(image.T), kernel_size, threads)
             return np.ascontiguousarray(transposed.T)
-        return _square(module, np.ascontiguousarray(image), kernel_size, threads)
+        return _square(module, _as_compiled(image), kernel_size, threads)
     if kernel_size != NETWORK_KERNEL:
         return None
-    return _line15(module, np.ascontiguousarray(image), axis, threads)
+    return _line15(module, _as_compiled(image), axis, threads)
 
 
 def _numpy_linear(
@@ -523,7 +547,7 @@ def percentile_limits(
         return None
     quantiles = np.true_divide(percentiles, 100)
     threads = threads or min(os.cpu_count() or 1, 4)
-    found = _tail_percentiles(module, np.ascontiguousarray(values), quantiles, threads)
+    found = _tail_percentiles(module, _as_compiled(values), quantiles, threads)
     if found is None:
         return None
     limits, (below, above), ((low_values, low_index), (high_values, high_index)) = found
