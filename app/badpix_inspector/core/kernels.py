@@ -42,7 +42,6 @@ import itertools
 import logging
 import math
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -181,6 +180,8 @@ def _cached(module) -> bool:
 
 
 def _compile_in_child() -> None:
+    import subprocess  # only here: the command never gets this far
+
     package_root = Path(__file__).resolve().parents[2]
     path = os.pathsep.join(filter(None, [str(package_root), os.environ.get("PYTHONPATH")]))
     command = "from badpix_inspector.core import kernels; kernels.warm_up(background=False)"
