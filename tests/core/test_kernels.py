@@ -305,3 +305,16 @@ def test_read_only_and_strided_inputs_use_the_compiled_kernels_without_compiling
                                                              compiled=False))
         assert kernels.percentile_limits(variant, [1, 99]) is not None
     assert signatures() == before
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_flag_mask_compares_exactly_with_float64_limits(dtype):
+    rng = np.random.default_rng(13)
+    difference = random_difference(rng, 20_000, dtype, infinities=2).reshape(100, 200)
+    values = np.sort(difference[np.isfinite(difference)]).astype(np.float64)
+    for low, high in [(values[10], values[-10]),
+                      (np.nextafter(values[10], np.inf), np.nextafter(values[-10], -np.inf)),
+                      (np.nextafter(values[10], -np.inf), np.nextafter(values[-10], np.inf)),
+                      (-np.inf, np.inf), (np.nan, np.nan), (-1e300, 1e300), (1e300, -1e300)]:
+        expected = (difference.astype(np.float64) > high) | (difference.astype(np.float64) < low)
+        np.testing.assert_array_equal(flag_mask(difference, Thresholds(low, high)), expected)

@@ -204,8 +204,16 @@ def thresholds(
 
 
 def flag_mask(difference: np.ndarray, limits: Thresholds) -> np.ndarray:
-    """Return the boolean mask of flagged pixels: strictly beyond either limit (never NaN)."""
-    return (difference > limits.high) | (difference < limits.low)
+    """Return the boolean mask of flagged pixels: strictly beyond either limit (never NaN).
+
+    The limits are float64; for float32 data they are first moved to float32 bounds that
+    give the same comparisons (see `_exact_bounds`), which spares converting the array.
+    """
+    if difference.dtype == np.float32:
+        low, high = _exact_bounds(limits, difference.dtype)
+    else:
+        low, high = limits.low, limits.high
+    return (difference > high) | (difference < low)
 
 
 def apply_flags(
