@@ -1,11 +1,15 @@
 """Side-by-side timings of badpix-inspector and jwst 3.0.0 (SPEC §7). Prints figures only.
 
-Run:  python tests/benchmarks/bench_core.py [--quick] [--skip-2d]
+Run:  python tests/benchmarks/bench_core.py [--quick] [--skip-2d] [--core-only]
 
-- the core ``badpix_selfcal`` on a 1024x1032 MIRI frame (1-D window), a 2048x2048 NIRSpec
-  frame (1-D window) and the MIRI frame with the square window, against jwst's function on
-  the same combined image;
-- the staged core: a flag-fraction change and a kernel change after the first result;
+- the core ``badpix_selfcal`` against jwst's function on the same image: a 1024x1032 MIRI
+  frame (window along rows), a 2048x2048 NIRSpec frame (along columns) and a 512x512 frame
+  with the square 15x15 window (jwst's takes ~18 s on a full MIRI frame), each on
+  random-like data (~1 % NaN, 0.1 % outliers) and on the simulator's combined images; ours
+  on the plain path and with the compiled kernels (loaded first, synchronously), and
+  whether the flags are identical;
+- the staged core, plain and compiled: a flag-fraction change and a kernel change after
+  the first result;
 - the command as a whole process on a 5-exposure MIRI association against jwst's step
   (``strun`` with the same parameters): wall time and peak memory (max RSS).
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import contextlib
 import os
 import shutil
 import statistics
@@ -28,73 +33,105 @@ os.environ.setdefault("STPIPE_DISABLE_CRDS_STEPPARS", "true")
 import numpy as np
 
 from badpix_inspector import SelfcalParameters, badpix_selfcal
-from badpix_inspector.core import SelfcalStages, combine
+from badpix_inspector.core import SelfcalStages, combine, kernels
 from badpix_inspector.io import read_exposure, write_parameter_file
 from badpix_inspector.simulate import make_association
-
-
-def best_of(function, repeats):
-    """Return the fastest of ``repeats`` wall times (s) and the last result."""
-    times = []
-    result = None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return min(times), result
 
 
 def combined_image(made, detector):
     return combine([read_exposure(path).sci for path in made.exposures], detector).image
 
 
-def row(label, ours, theirs=None, same=None):
-    line = f"  {label:<44} ours {ours * 1000:9.1f} ms"
-    if theirs is not None:
-        line += f"   jwst {theirs * 1000:9.1f} ms   {theirs / ours:6.1f}x faster"
-    if same is not None:
-        line += "   flags identical" if same else "   FLAGS DIFFER"
-    print(line, flush=True)
+def random_like(shape, seed):
+    """A rate-like frame: smooth spectra along one axis, noise, ~1 % NaN, 0.1 % outliers."""
+    rng = np.random.default_rng(seed)
+    rows, columns = shape
+    image = (np.sin(np.linspace(0, 40, columns))[None, :] * 5
+             + np.linspace(0, 3, rows)[:, None]).astype(np.float32)
+    image += rng.normal(size=shape).astype(np.float32)
+    outliers = rng.random(shape) < 0.001
+    image[outliers] += rng.choice([-1, 1], outliers.sum()) * rng.uniform(20, 200, outliers.sum())
+    image[rng.random(shape) < 0.01] = np.nan
+    return image
+
+
+def median_ms(function, repeats):
+    """Median and fastest of ``repeats`` wall times (ms), and the last result."""
+    times = []
+    result = None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = function()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), min(times), result
+
+
+def same_flags(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
 def core_benchmarks(folder: Path, quick: bool, skip_2d: bool) -> None:
     from jwst.badpix_selfcal.badpix_selfcal import badpix_selfcal as jwst_badpix_selfcal
 
-    print("\nCore badpix_selfcal (same combined image for both; best of several runs)")
+    started = time.perf_counter()
+    kernels.warm_up(background=False)
+    print(f"\nCompiled kernels loaded in {time.perf_counter() - started:.2f} s "
+          "(numba import + cache load, or compile when the cache is cold)")
+    print("\nCore badpix_selfcal, same image for all (median of runs; jwst once or 3 times)")
     miri = make_association(folder / "miri_core", "MIRIFULONG", n_background=1, n_selfcal=3)
     nirspec = make_association(folder / "nrs_core", "NRS1", n_background=0, n_selfcal=1)
-    cases = [("MIRI 1024x1032, DISPAXIS=2, k=15", combined_image(miri, "MIRIFULONG"), 2),
-             ("NIRSpec 2048x2048, DISPAXIS=1, k=15", combined_image(nirspec, "NRS1"), 1)]
+    miri_combined = combined_image(miri, "MIRIFULONG")
+    cases = [
+        ("random   MIRI 1024x1032 rows k=15", random_like((1024, 1032), 1), 2),
+        ("random   NIRSpec 2048x2048 columns k=15", random_like((2048, 2048), 2), 1),
+        ("simulated MIRI 1024x1032 rows k=15", miri_combined, 2),
+        ("simulated NIRSpec 2048x2048 columns k=15", combined_image(nirspec, "NRS1"), 1),
+    ]
     if not skip_2d:
-        cases.append(("MIRI 1024x1032, square 15x15 window", cases[0][1], None))
+        cases += [
+            ("random   512x512 square 15x15", random_like((512, 512), 3), None),
+            ("simulated 512x512 square 15x15", np.ascontiguousarray(miri_combined[256:768,
+                                                                               256:768]), None),
+        ]
+    header = f"  {'case':<42} {'jwst':>9} {'plain':>8} {'compiled':>9} {'ratio':>7} {'plain':>6}"
+    print(header + "   flags")
     for label, image, dispaxis in cases:
-        repeats_ours = 3 if dispaxis is None else 7
         repeats_jwst = 1 if dispaxis is None or quick else 3
-        ours, our_flags = best_of(
-            lambda image=image, axis=dispaxis: badpix_selfcal(image, dispaxis=axis), repeats_ours
-        )
-        theirs, their_flags = best_of(
+        theirs, _, their_flags = median_ms(
             lambda image=image, axis=dispaxis: jwst_badpix_selfcal(image, dispaxis=axis),
             repeats_jwst,
         )
-        same = all(np.array_equal(a, b) for a, b in zip(our_flags, their_flags, strict=True))
-        row(label, ours, theirs, same)
+        with kernels.plain_path():
+            plain, _, plain_flags = median_ms(
+                lambda image=image, axis=dispaxis: badpix_selfcal(image, dispaxis=axis), 5
+            )
+        ours, _, our_flags = median_ms(
+            lambda image=image, axis=dispaxis: badpix_selfcal(image, dispaxis=axis), 11
+        )
+        same = same_flags(our_flags, their_flags) and same_flags(plain_flags, their_flags)
+        print(f"  {label:<42} {theirs:7.1f}ms {plain:6.1f}ms {ours:7.2f}ms "
+              f"{theirs / ours:6.1f}x {theirs / plain:5.1f}x   "
+              f"{'identical' if same else 'FLAGS DIFFER'} ({their_flags[0].size})", flush=True)
 
-    print("\nStaged core on the MIRI association (what the window recomputes)")
-    stages = SelfcalStages([read_exposure(p).sci for p in miri.exposures], "MIRIFULONG")
+    print("\nStaged core on the simulated MIRI association (what the window recomputes)")
+    images = [read_exposure(p).sci for p in miri.exposures]
     parameters = SelfcalParameters()
-    first, _ = best_of(lambda: stages.flags(parameters, 2), 1)
-    row("first result (combine + filter + flags)", first)
     fraction = parameters.replace(flagfrac_upper=0.002)
-    changed, _ = best_of(lambda: stages.flags(fraction, 2), 5)
-    row("flag-fraction change (mask)", changed)
-    counting, _ = best_of(
-        lambda: stages.filtered(15, 2).count_beyond(stages.thresholds(fraction, 2)), 5
-    )
-    row("flag-fraction change (thresholds + counts)", counting)
-    kernels = iter(range(17, 1000, 2))
-    kernel, _ = best_of(lambda: stages.flags(parameters.replace(kernel_size=next(kernels)), 2), 5)
-    row("kernel change (filter + flags)", kernel)
+    for path_name, context in (("plain", kernels.plain_path), ("compiled", contextlib.nullcontext)):
+        with context():
+            stages = SelfcalStages(images, "MIRIFULONG")
+            first, _, _ = median_ms(lambda stages=stages: stages.flags(parameters, 2), 1)
+            filtered = stages.filtered(15, 2)
+            filtered.sorted_values  # noqa: B018 (the window sorts once per kernel)
+            changed, _, _ = median_ms(lambda stages=stages: stages.flags(fraction, 2), 7)
+            counting, _, _ = median_ms(
+                lambda f=filtered: f.count_beyond(f.thresholds(0.001, 0.002)), 7
+            )
+            sizes = iter([13, 15] * 10)
+            kernel, _, _ = median_ms(lambda stages=stages, sizes=sizes: stages.flags(
+                parameters.replace(kernel_size=next(sizes)), 2), 8)
+        print(f"  {path_name:<9} first {first:7.1f} ms   fraction change: mask {changed:6.2f} ms,"
+              f" limits + counts {counting:6.3f} ms   kernel change 13<->15 {kernel:6.1f} ms")
 
 
 # A small parent for the measured command: a child's peak RSS counts from the process it was
@@ -171,11 +208,13 @@ def process_benchmarks(folder: Path, repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
-    parser.add_argument("--skip-2d", action="store_true", help="skip jwst's ~18 s square window")
+    parser.add_argument("--skip-2d", action="store_true", help="skip the square window")
+    parser.add_argument("--core-only", action="store_true", help="skip the whole-process runs")
     arguments = parser.parse_args()
     print(f"badpix-inspector benchmark: {os.cpu_count()} cores, numpy {np.__version__}")
     with tempfile.TemporaryDirectory(prefix="bench_core_") as folder:
-        process_benchmarks(Path(folder), 3 if arguments.quick else 7)
+        if not arguments.core_only:
+            process_benchmarks(Path(folder), 3 if arguments.quick else 7)
         core_benchmarks(Path(folder), arguments.quick, arguments.skip_2d)
 
 

@@ -1,5 +1,6 @@
 """The numerical core: the step's algorithm on arrays, in cacheable stages (no Qt, no files)."""
 
+from . import kernels
 from .decide import (
     SUSPECT_HALF_WIDTH,
     SUSPECT_LEVEL,
@@ -61,6 +62,7 @@ __all__ = [
     "final_flags",
     "flag_mask",
     "fractions_in_sigma",
+    "kernels",
     "median_filter",
     "pedestal_region",
     "raised_neighbours",

@@ -9,10 +9,13 @@ each window. So, for every output pixel:
 - with an even number of values the result is the mean of the two middle ones, computed
   in the data's own precision.
 
-Windows along one axis go through ``bottleneck.move_median`` on the zero-padded array,
-which gives the same values bit for bit. The square window selects the middle values with
-``numpy.partition`` on strips of sliding windows. Both share the work between threads
-(bottleneck and numpy release the GIL), one block of lines or strips each.
+Once `kernels.warm_up` has loaded them, compiled kernels serve the square window and the
+15-long window along one axis (see `badpix_inspector.core.kernels`), with the same values,
+bit for bit. Otherwise, windows along one axis go through ``bottleneck.move_median`` on the
+zero-padded array, which gives the same values bit for bit, and the square window selects
+the middle values with ``numpy.partition`` on strips of sliding windows. Both share the
+work between threads (bottleneck and numpy release the GIL), one block of lines or strips
+each.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import bottleneck
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from . import kernels
 from .parameters import ParameterError, validate_dispaxis
 
 __all__ = ["dispersion_array_axis", "median_filter"]
@@ -55,7 +59,12 @@ def dispersion_array_axis(dispaxis: int | None) -> int | None:
 
 
 def median_filter(
-    image: np.ndarray, kernel_size: int, dispaxis: int | None, *, threads: int | None = None
+    image: np.ndarray,
+    kernel_size: int,
+    dispaxis: int | None,
+    *,
+    threads: int | None = None,
+    compiled: bool | None = None,
 ) -> np.ndarray:
     """Median-filter a 2-D image exactly as jwst 3.0.0's ``badpix_selfcal`` does.
 
@@ -70,6 +79,10 @@ def median_filter(
         None with a square ``kernel_size`` x ``kernel_size`` window.
     threads : int, optional
         Threads to share the work; default: the number of cores, at most 4.
+    compiled : bool, optional
+        None (the default): use the compiled kernels if `kernels.ready` says they are
+        loaded. True: load them now if needed (this blocks: seconds the first time) and
+        use them. False: the plain path. All give the same values.
 
     Returns
     -------
@@ -88,6 +101,12 @@ def median_filter(
         # A one-pixel window is the pixel itself (NaN stays NaN).
         return image.copy()
     threads = threads or min(os.cpu_count() or 1, 4)
+    if compiled:
+        kernels.warm_up(background=False)
+    if compiled is not False and kernels.ready():
+        result = kernels.compiled_median_filter(image, kernel_size, axis, threads)
+        if result is not None:
+            return result
     if axis is None:
         return _square_median(image, kernel_size, threads)
     return _line_median(image, kernel_size, axis, threads)

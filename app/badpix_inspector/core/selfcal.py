@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .parameters import SelfcalParameters, validate_dispaxis
-from .stages import filter_combined, flag_mask
+from .stages import filter_combined
 
 __all__ = ["badpix_selfcal"]
 
@@ -49,5 +49,4 @@ def badpix_selfcal(
     )
     dispaxis = validate_dispaxis(dispaxis)
     filtered = filter_combined(np.asarray(minimg), parameters.kernel_size, dispaxis)
-    limits = filtered.thresholds(parameters.flagfrac_lower, parameters.flagfrac_upper)
-    return np.where(flag_mask(filtered.difference, limits))
+    return filtered.flag_indices(parameters.flagfrac_lower, parameters.flagfrac_upper)

@@ -15,6 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
+from . import kernels
 from .medfilt import median_filter
 from .parameters import SelfcalParameters, validate_dispaxis
 
@@ -163,7 +164,11 @@ class Thresholds:
 
 
 def thresholds(
-    difference: np.ndarray, flagfrac_lower: float, flagfrac_upper: float
+    difference: np.ndarray,
+    flagfrac_lower: float,
+    flagfrac_upper: float,
+    *,
+    compiled: bool | None = None,
 ) -> Thresholds:
     """Return the percentile limits of the difference image, exactly as jwst computes them.
 
@@ -171,9 +176,12 @@ def thresholds(
     ----------
     difference : numpy.ndarray
         The combined image minus the filtered one (NaNs ignored). A 1-D array of its
-        finite values, sorted (see `Filtered.sorted_finite`), gives the same limits faster.
+        non-NaN values, sorted (see `Filtered.sorted_values`), gives the same limits.
     flagfrac_lower, flagfrac_upper : float
         Fractions of pixels to flag at each end.
+    compiled : bool, optional
+        None (the default): use the compiled tail kernel when `kernels.ready` is true;
+        True: load it first (blocking); False: numpy only. All give the same limits.
 
     Returns
     -------
@@ -181,8 +189,14 @@ def thresholds(
         ``numpy.nanpercentile(difference, [100 * lower, 100 * (1 - upper)])``.
     """
     # nanpercentile drops the NaNs, then interpolates on what is left; the numbers it uses
-    # depend only on the values' order, so the sorted finite values give identical limits.
+    # depend only on the values' order, so the sorted values give identical limits.
     percentiles = [flagfrac_lower * 100, (1 - flagfrac_upper) * 100]
+    if compiled:
+        kernels.warm_up(background=False)
+    if compiled is not False and kernels.ready():
+        limits = kernels.percentile_limits(difference, percentiles)
+        if limits is not None:
+            return Thresholds(low=limits[0], high=limits[1])
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
         low, high = np.nanpercentile(difference, percentiles)
@@ -190,8 +204,16 @@ def thresholds(
 
 
 def flag_mask(difference: np.ndarray, limits: Thresholds) -> np.ndarray:
-    """Return the boolean mask of flagged pixels: strictly beyond either limit (never NaN)."""
-    return (difference > limits.high) | (difference < limits.low)
+    """Return the boolean mask of flagged pixels: strictly beyond either limit (never NaN).
+
+    The limits are float64; for float32 data they are first moved to float32 bounds that
+    give the same comparisons (see `_exact_bounds`), which spares converting the array.
+    """
+    if difference.dtype == np.float32:
+        low, high = _exact_bounds(limits, difference.dtype)
+    else:
+        low, high = limits.low, limits.high
+    return (difference > high) | (difference < low)
 
 
 def apply_flags(
@@ -255,33 +277,89 @@ class Filtered:
     difference: np.ndarray
 
     @cached_property
-    def sorted_finite(self) -> np.ndarray:
-        """The finite values of ``difference``, sorted (computed on first use).
+    def sorted_values(self) -> np.ndarray:
+        """The non-NaN values of ``difference`` (±inf included), sorted; computed on first use.
 
         Thresholds and flag counts for any fractions come from it without another pass
-        over the image, which is what the window needs while a slider moves.
+        over the image (an index, then two binary searches), which is what the window
+        needs while a slider moves. ±inf count as nanpercentile and the flags count them.
         """
-        finite = self.difference[np.isfinite(self.difference)]
-        finite.sort()
-        return finite
+        values = self.difference[~np.isnan(self.difference)]
+        values.sort()
+        return values
+
+    @property
+    def sorted_finite(self) -> np.ndarray:
+        """The finite values of ``difference``, sorted: a view into `sorted_values`."""
+        values = self.sorted_values
+        start = int(np.searchsorted(values, values.dtype.type(-np.inf), side="right"))
+        stop = int(np.searchsorted(values, values.dtype.type(np.inf), side="left"))
+        return values[start:stop]
 
     def thresholds(self, flagfrac_lower: float, flagfrac_upper: float) -> Thresholds:
         """Return the limits for these fractions (see `thresholds`).
 
-        Uses the sorted values once something has asked for them (the window does, for
-        its counts); a single query goes straight to nanpercentile, which is cheaper than
-        sorting first. Both give the same limits.
+        Indexes the sorted values once something has asked for them (the window does, for
+        its counts); a single query goes to the tail kernel or nanpercentile, cheaper than
+        sorting first. All give the same limits.
         """
-        values = self.__dict__.get("sorted_finite", self.difference)
-        return thresholds(values, flagfrac_lower, flagfrac_upper)
+        sorted_values = self.__dict__.get("sorted_values")
+        percentiles = [flagfrac_lower * 100, (1 - flagfrac_upper) * 100]
+        if sorted_values is not None and sorted_values.size:
+            low, high = kernels.sorted_percentiles(sorted_values, percentiles)
+            return Thresholds(low=low, high=high)
+        return thresholds(self.difference, flagfrac_lower, flagfrac_upper)
 
     def count_beyond(self, limits: Thresholds) -> tuple[int, int]:
-        """Return how many pixels lie below ``low`` and above ``high`` (strictly)."""
-        below = int(np.searchsorted(self.sorted_finite, limits.low, side="left"))
-        above = self.sorted_finite.size - int(
-            np.searchsorted(self.sorted_finite, limits.high, side="right")
+        """Return how many pixels lie below ``low`` and above ``high`` (strictly).
+
+        The same pixels as `flag_mask` marks. The limits are float64 and the values often
+        float32: the limits are moved to the nearest values of the data's dtype that keep
+        the comparisons exact, so that the binary search does not convert the whole array.
+        """
+        values = self.sorted_values
+        low, high = _exact_bounds(limits, values.dtype)
+        # A NaN limit (numpy's lerp between two equal infinities) compares false: no flag.
+        below = 0 if np.isnan(low) else int(np.searchsorted(values, low, side="left"))
+        above = 0 if np.isnan(high) else (
+            values.size - int(np.searchsorted(values, high, side="right"))
         )
         return below, above
+
+    def flag_indices(
+        self, flagfrac_lower: float, flagfrac_upper: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return the flagged pixels as ``numpy.where`` gives them, with the limits' rule.
+
+        With the compiled kernels ready, the limits and the flags come from one pass that
+        keeps only the tails; otherwise `thresholds` and `flag_mask`. Same result.
+        """
+        if kernels.ready() and self.difference.ndim == 2:
+            percentiles = [flagfrac_lower * 100, (1 - flagfrac_upper) * 100]
+            found = kernels.percentile_limits(self.difference, percentiles, with_flags=True)
+            if found is not None:
+                return np.unravel_index(found[1], self.difference.shape)
+        limits = self.thresholds(flagfrac_lower, flagfrac_upper)
+        return np.nonzero(flag_mask(self.difference, limits))
+
+
+def _exact_bounds(limits: Thresholds, dtype: np.dtype) -> tuple[np.generic, np.generic]:
+    """Bounds in ``dtype`` with the same strict comparisons as the float64 limits.
+
+    For values x of ``dtype``: ``x < low`` exactly when x is below the smallest such value
+    at or above ``low``, and ``x > high`` when above the largest at or below ``high``.
+    """
+    low, high = np.float64(limits.low), np.float64(limits.high)
+    if dtype == np.float64:
+        return low, high
+    kind = dtype.type
+    with np.errstate(over="ignore", invalid="ignore"):
+        low_bound, high_bound = kind(low), kind(high)
+    if low_bound < low:
+        low_bound = np.nextafter(low_bound, kind(np.inf))
+    if high_bound > high:
+        high_bound = np.nextafter(high_bound, kind(-np.inf))
+    return low_bound, high_bound
 
 
 def filter_combined(combined: np.ndarray, kernel_size: int, dispaxis: int | None) -> Filtered:

@@ -1,0 +1,357 @@
+"""The compiled (numba) kernels behind `badpix_inspector.core.kernels`.
+
+Imported only by `kernels.warm_up`, never by ``import badpix_inspector.core``: numba costs
+about 0.3 s and 60 MiB to import, more than it saves in a one-product command run. Every
+function here is exact (see `kernels` for the tricks and why they are exact); callers go
+through `kernels`, which prepares the arrays (contiguous, padded) and shares the work
+between threads (the kernels release the GIL).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "median15_across",
+    "median15_down",
+    "prepare15_across",
+    "prepare15_down",
+    "square_ranks",
+    "tails",
+]
+
+@njit(inline="always")
+def _order(a, b):
+    return (a, b) if a <= b else (b, a)
+
+
+@njit(inline="always")
+def _low(a, b):
+    return a if a <= b else b
+
+
+@njit(inline="always")
+def _high(a, b):
+    return b if a <= b else a
+
+
+@njit(inline="always")
+def _ranks_6_7_8(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14):
+    # Batcher's odd-even merge sort for 16 inputs, with the 16th input taken as +inf
+    # (its comparators dropped) and pruned back from outputs 6, 7 and 8: 51 comparators,
+    # 12 of which only need one of their two outputs. Checked exhaustively on all 2**15
+    # zero-one inputs (tests/core/test_kernels.py checks it again against sorting).
+    v0, v1 = _order(v0, v1)
+    v2, v3 = _order(v2, v3)
+    v4, v5 = _order(v4, v5)
+    v6, v7 = _order(v6, v7)
+    v8, v9 = _order(v8, v9)
+    v10, v11 = _order(v10, v11)
+    v12, v13 = _order(v12, v13)
+    v0, v2 = _order(v0, v2)
+    v1, v3 = _order(v1, v3)
+    v4, v6 = _order(v4, v6)
+    v5, v7 = _order(v5, v7)
+    v8, v10 = _order(v8, v10)
+    v9, v11 = _order(v9, v11)
+    v12, v14 = _order(v12, v14)
+    v1, v2 = _order(v1, v2)
+    v5, v6 = _order(v5, v6)
+    v9, v10 = _order(v9, v10)
+    v13, v14 = _order(v13, v14)
+    v0, v4 = _order(v0, v4)
+    v1, v5 = _order(v1, v5)
+    v2, v6 = _order(v2, v6)
+    v3, v7 = _order(v3, v7)
+    v8, v12 = _order(v8, v12)
+    v9, v13 = _order(v9, v13)
+    v10, v14 = _order(v10, v14)
+    v2, v4 = _order(v2, v4)
+    v3, v5 = _order(v3, v5)
+    v10, v12 = _order(v10, v12)
+    v11, v13 = _order(v11, v13)
+    v1, v2 = _order(v1, v2)
+    v3, v4 = _order(v3, v4)
+    v5, v6 = _order(v5, v6)
+    v9, v10 = _order(v9, v10)
+    v11, v12 = _order(v11, v12)
+    v13, v14 = _order(v13, v14)
+    v8 = _high(v0, v8)
+    v9 = _high(v1, v9)
+    v10 = _high(v2, v10)
+    v3, v11 = _order(v3, v11)
+    v4 = _low(v4, v12)
+    v5 = _low(v5, v13)
+    v6 = _low(v6, v14)
+    v8 = _high(v4, v8)
+    v5, v9 = _order(v5, v9)
+    v6 = _low(v6, v10)
+    v7 = _low(v7, v11)
+    v5 = _high(v3, v5)
+    v6, v8 = _order(v6, v8)
+    v7 = _low(v7, v9)
+    v6 = _high(v5, v6)
+    v7, v8 = _order(v7, v8)
+    return v6, v7, v8
+
+
+@njit(nogil=True, cache=True)
+def prepare15_down(image, padded, nans, first, last):
+    """Zero-pad columns ``first:last`` of ``image`` by 7 rows on each side into ``padded``.
+
+    Each NaN becomes -inf or +inf in turn down its column (-inf when an even number of
+    NaNs lies above it), and ``nans[i, j]`` is the number of NaNs in ``padded[:i, j]``,
+    modulo 256: a window's NaN count is the difference at its two ends (modulo 256, which
+    is exact for 15), and its first NaN is -inf when the count at its top is even.
+    """
+    rows = image.shape[0]
+    negative = -np.inf
+    positive = np.inf
+    for j in range(first, last):
+        nans[0, j] = 0
+    for i in range(rows + 14):
+        source = i - 7
+        if source < 0 or source >= rows:
+            for j in range(first, last):
+                padded[i, j] = 0
+                nans[i + 1, j] = nans[i, j]
+            continue
+        for j in range(first, last):
+            value = image[source, j]
+            above = nans[i, j]
+            missing = value != value
+            padded[i, j] = (negative if above & 1 == 0 else positive) if missing else value
+            nans[i + 1, j] = above + np.uint8(missing)
+
+
+@njit(nogil=True, cache=True)
+def prepare15_across(image, padded, nans, start, stop):
+    """`prepare15_down` along axis 1, for rows ``start:stop``."""
+    columns = image.shape[1]
+    negative = -np.inf
+    positive = np.inf
+    for i in range(start, stop):
+        before = 0
+        nans[i, 0] = 0
+        for c in range(columns + 14):
+            source = c - 7
+            if source < 0 or source >= columns:
+                padded[i, c] = 0
+            else:
+                value = image[i, source]
+                missing = value != value
+                padded[i, c] = (negative if before & 1 == 0 else positive) if missing else value
+                before += missing
+            nans[i, c + 1] = before
+
+
+@njit(inline="always")
+def _median15(v6, v7, v8, top, bottom):
+    # An even NaN count leaves an odd number of values, centred on rank 7. An odd count
+    # leaves an even number: ranks 7 and 8 when the window's NaNs start with -inf (one
+    # more -inf than +inf), else 6 and 7. The mean is bottleneck's (float64, then the
+    # data's dtype), which is what the reference path gives, bit for bit. An all-NaN
+    # window gives the quiet NaN numpy writes (the added infinities would give the
+    # hardware's negative one, which a real -inf/+inf pair does give in the reference).
+    missing = (bottom - top) & 255
+    if missing & 1 == 0:
+        return np.float64(v7)
+    if missing == 15:
+        return np.nan
+    other = v6 if top & 1 else v8
+    return 0.5 * (np.float64(v7) + np.float64(other))
+
+
+@njit(nogil=True, cache=True)
+def median15_down(padded, nans, out, start, stop):
+    """Window of 15 along axis 0, output rows ``start:stop`` (see `prepare15_down`)."""
+    columns = out.shape[1]
+    for i in range(start, stop):
+        for j in range(columns):
+            v6, v7, v8 = _ranks_6_7_8(
+                padded[i, j], padded[i + 1, j], padded[i + 2, j], padded[i + 3, j],
+                padded[i + 4, j], padded[i + 5, j], padded[i + 6, j], padded[i + 7, j],
+                padded[i + 8, j], padded[i + 9, j], padded[i + 10, j], padded[i + 11, j],
+                padded[i + 12, j], padded[i + 13, j], padded[i + 14, j],
+            )
+            out[i, j] = _median15(v6, v7, v8, nans[i, j], nans[i + 15, j])
+
+
+@njit(nogil=True, cache=True)
+def median15_across(padded, nans, out, start, stop):
+    """Window of 15 along axis 1, output rows ``start:stop`` (see `prepare15_across`)."""
+    columns = out.shape[1]
+    for i in range(start, stop):
+        line = padded[i]
+        for j in range(columns):
+            v6, v7, v8 = _ranks_6_7_8(
+                line[j], line[j + 1], line[j + 2], line[j + 3], line[j + 4], line[j + 5],
+                line[j + 6], line[j + 7], line[j + 8], line[j + 9], line[j + 10],
+                line[j + 11], line[j + 12], line[j + 13], line[j + 14],
+            )
+            out[i, j] = _median15(v6, v7, v8, nans[i, j], nans[i, j + 15])
+
+
+@njit(inline="always")
+def _insert(column, size, value):
+    # Insert into the sorted column[:size] (which has room for one more).
+    position = size
+    while position > 0 and column[position - 1] > value:
+        column[position] = column[position - 1]
+        position -= 1
+    column[position] = value
+
+
+@njit(inline="always")
+def _replace(column, old, new):
+    # Replace one occurrence of `old` by `new` in a sorted column, keeping it sorted.
+    size = column.shape[0]
+    position = 0
+    while column[position] != old:
+        position += 1
+    while position + 1 < size and column[position + 1] < new:
+        column[position] = column[position + 1]
+        position += 1
+    while position > 0 and column[position - 1] > new:
+        column[position] = column[position - 1]
+        position -= 1
+    column[position] = new
+
+
+@njit(inline="always")
+def _counts(column, value):
+    # Entries < value and <= value in a short sorted column: a branch-free count, which
+    # the compiler vectorises, beats a binary search whose branches mispredict.
+    less = 0
+    at_most = 0
+    for position in range(column.shape[0]):
+        entry = column[position]
+        less += entry < value
+        at_most += entry <= value
+    return less, at_most
+
+
+@njit(nogil=True, cache=True)
+def square_ranks(keys, counts, kernel_size, sentinel, low, high, start, stop):
+    """Two middle order keys of every k x k window, for output rows ``start:stop``.
+
+    ``keys`` is the zero-padded image as order-preserving integers with every NaN set to
+    ``sentinel`` (above every number); ``counts`` the number of non-NaN values of each
+    window. Each padded column's k keys are kept sorted as the window moves down; along a
+    row, the answer is stepped from the previous pixel's value, keeping per column how many
+    keys lie below it and up to it, so a pixel costs a few steps over k columns.
+    """
+    k = kernel_size
+    columns = low.shape[1]
+    width = keys.shape[1]
+    floor = -sentinel - 1
+    # Each column sorted in [1, k], with guards below (floor) and above (sentinel), so that
+    # the steps read the neighbours of a position without bounds checks or branches.
+    guarded = np.empty((width, k + 2), keys.dtype)
+    below = np.zeros(width, np.int64)  # per column: keys < value (a position in guarded - 1)
+    up_to = np.zeros(width, np.int64)  # per column: keys <= value
+    for c in range(width):
+        guarded[c, 0] = floor
+        guarded[c, k + 1] = sentinel
+        for r in range(k):
+            _insert(guarded[c, 1 : k + 1], r, keys[start + r, c])
+    for i in range(start, stop):
+        if i > start:
+            for c in range(width):
+                old = keys[i - 1, c]
+                new = keys[i + k - 1, c]
+                if old != new:
+                    _replace(guarded[c, 1 : k + 1], old, new)
+        value = guarded[k // 2, k // 2 + 1]
+        less = 0
+        equal_or_less = 0
+        for c in range(k):
+            below[c], up_to[c] = _counts(guarded[c, 1 : k + 1], value)
+            less += below[c]
+            equal_or_less += up_to[c]
+        for j in range(columns):
+            if j > 0:
+                leaving = j - 1
+                entering = j + k - 1
+                less -= below[leaving]
+                equal_or_less -= up_to[leaving]
+                below[entering], up_to[entering] = _counts(guarded[entering, 1 : k + 1], value)
+                less += below[entering]
+                equal_or_less += up_to[entering]
+            count = counts[i, j]
+            if count == 0:
+                low[i, j] = sentinel
+                high[i, j] = sentinel
+                continue
+            rank = (count - 1) // 2
+            while rank >= equal_or_less:
+                # Step up to the next distinct key in the window: the smallest of the
+                # keys just above each column's position.
+                following = sentinel
+                for c in range(j, j + k):
+                    candidate = guarded[c, up_to[c] + 1]
+                    following = candidate if candidate < following else following
+                value = following
+                less = equal_or_less
+                for c in range(j, j + k):
+                    below[c] = up_to[c]
+                    position = up_to[c]
+                    while guarded[c, position + 1] == value:
+                        position += 1
+                    up_to[c] = position
+                    equal_or_less += position - below[c]
+            while rank < less:
+                # Step down to the previous distinct key in the window.
+                preceding = floor
+                for c in range(j, j + k):
+                    candidate = guarded[c, below[c]]
+                    preceding = candidate if candidate > preceding else preceding
+                value = preceding
+                equal_or_less = less
+                for c in range(j, j + k):
+                    up_to[c] = below[c]
+                    position = below[c]
+                    while guarded[c, position] == value:
+                        position -= 1
+                    below[c] = position
+                    less -= up_to[c] - position
+            low[i, j] = value
+            if count // 2 < equal_or_less:
+                high[i, j] = value
+            else:
+                following = sentinel
+                for c in range(j, j + k):
+                    candidate = guarded[c, up_to[c] + 1]
+                    following = candidate if candidate < following else following
+                high[i, j] = following
+
+
+@njit(nogil=True, cache=True)
+def tails(values, below, above, low_values, low_index, high_values, high_index):
+    """Count the non-NaN values; collect those ``<= below`` and ``>= above``.
+
+    Values and flat indices go into the given buffers while they have room; the returned
+    counts (non-NaN, at or below, at or above) say whether they had.
+    """
+    count = 0
+    low_count = 0
+    high_count = 0
+    low_room = low_values.shape[0]
+    high_room = high_values.shape[0]
+    for i in range(values.shape[0]):
+        value = values[i]
+        if value != value:
+            continue
+        count += 1
+        if value <= below:
+            if low_count < low_room:
+                low_values[low_count] = value
+                low_index[low_count] = i
+            low_count += 1
+        if value >= above:
+            if high_count < high_room:
+                high_values[high_count] = value
+                high_index[high_count] = i
+            high_count += 1
+    return count, low_count, high_count
