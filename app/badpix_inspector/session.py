@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from .core import (
-    DO_NOT_USE,
     FORCED_BAD,
     FORCED_GOOD,
     Filtered,
@@ -32,7 +31,21 @@ from .core import (
     final_flags,
     validate_dispaxis,
 )
+from .core.statistics import (
+    LABEL_ALREADY_BAD,
+    LABEL_FORCED_BAD,
+    LABEL_FORCED_GOOD,
+    LABEL_HIGH,
+    LABEL_LOW,
+    LABEL_NONE,
+    FlagStatistics,
+    already_bad_mask,
+    flag_labels,
+    flag_statistics,
+    robust_sigma_sorted,
+)
 from .io import (
+    ROLES,
     Exposure,
     InputError,
     ProductMembers,
@@ -41,19 +54,22 @@ from .io import (
     read_exposure,
 )
 
+# The label values and the statistics are the core's (core/statistics.py); they are
+# re-exported here because the widgets that observe a session read them with its results.
 __all__ = [
     "DISPAXIS_CHOICES",
+    "LABEL_ALREADY_BAD",
     "LABEL_FORCED_BAD",
     "LABEL_FORCED_GOOD",
     "LABEL_HIGH",
     "LABEL_LOW",
-    "LABEL_PREFLAGGED",
+    "LABEL_NONE",
+    "ROLES_USED",
     "Event",
     "ExposureEntry",
     "FlagStatistics",
     "Session",
     "SessionResult",
-    "robust_sigma_sorted",
 ]
 
 log = logging.getLogger(__name__)
@@ -61,13 +77,10 @@ log = logging.getLogger(__name__)
 #: Dispersion-axis choices: "auto" (from DISPAXIS), 1, 2, or None (square window).
 DISPAXIS_CHOICES: tuple[Any, ...] = ("auto", 1, 2, None)
 
-#: Values of the overlay label image, in order of precedence: where labels are pooled for
-#: display, the larger wins, so a flag is never hidden by a pre-existing DO_NOT_USE, and a
-#: hand edit is never hidden by the algorithm's flags.
-LABEL_NONE, LABEL_PREFLAGGED, LABEL_LOW, LABEL_HIGH = 0, 1, 2, 3
-LABEL_FORCED_BAD, LABEL_FORCED_GOOD = 4, 5
-
-_ROLE_ORDER = {"science": 0, "background": 1, "selfcal": 2}
+#: The roles that take part in the step, in the order the step combines them (`ROLES`,
+#: from the file layer, is the one list; "ignored" keeps an exposure loaded but unused).
+ROLES_USED = tuple(role for role in ROLES if role != "ignored")
+_ROLE_ORDER = {role: order for order, role in enumerate(ROLES_USED)}
 
 
 class Event:
@@ -103,52 +116,6 @@ class ExposureEntry:
     def name(self) -> str:
         """The file name."""
         return self.exposure.name
-
-
-@dataclass(frozen=True)
-class FlagStatistics:
-    """What the flags amount to, for the statistics panel.
-
-    Attributes
-    ----------
-    n_low, n_high, n_total : int
-        Pixels flagged below the low and above the high threshold, and both.
-    n_finite : int
-        Finite pixels of the difference image (the denominator of the fractions).
-    n_preflagged : int
-        Science pixels already DO_NOT_USE before the step.
-    n_flagged_preflagged : int
-        Flagged pixels that were already DO_NOT_USE.
-    n_edge : int
-        Flags within ``kernel_size // 2`` of the detector edge along the filter window,
-        where the zero padding biases the filtered image low.
-    n_forced_bad, n_forced_good : int
-        Pixels forced bad and forced good by hand.
-    n_final : int
-        Pixels flagged in the end: ``(algorithm | forced bad) & ~forced good``.
-    thresholds : Thresholds
-        The limits in data units.
-    sigma : float
-        Robust sigma of the difference image: 1.4826 x its median absolute deviation.
-    """
-
-    n_low: int
-    n_high: int
-    n_total: int
-    n_finite: int
-    n_preflagged: int
-    n_flagged_preflagged: int
-    n_edge: int
-    thresholds: Thresholds
-    sigma: float
-    n_forced_bad: int = 0
-    n_forced_good: int = 0
-    n_final: int = 0
-
-    @property
-    def fraction(self) -> float:
-        """Flagged fraction of the finite pixels."""
-        return self.n_total / self.n_finite if self.n_finite else 0.0
 
 
 @dataclass(frozen=True)
@@ -207,7 +174,7 @@ class _Derived:
 
     source_index: tuple[Any, np.ndarray] | None = None
     sigma: tuple[Any, float] | None = None
-    preflagged: tuple[Any, np.ndarray, np.ndarray] | None = None
+    already_bad: tuple[Any, np.ndarray] | None = None
 
 
 class Session:
@@ -634,28 +601,19 @@ class Session:
         low = filtered.difference < limits.low
         high = filtered.difference > limits.high
         flags = low | high
-        preflagged, labels = self._preflagged(science)
-        # Label precedence by value: high (3) over low (2) over DO_NOT_USE before (1).
-        labels = np.maximum(labels, low.view(np.uint8) * np.uint8(LABEL_LOW))
-        np.maximum(labels, high.view(np.uint8) * np.uint8(LABEL_HIGH), out=labels)
+        already_bad = self._already_bad(science)
         forced_bad = forced_good = None
         final = flags
         if snapshot.manual is not None and snapshot.manual.any():
             forced_bad = snapshot.manual == FORCED_BAD
             forced_good = snapshot.manual == FORCED_GOOD
             final = final_flags(flags, forced_bad, forced_good)
-            labels[forced_bad] = LABEL_FORCED_BAD
-            labels[forced_good] = LABEL_FORCED_GOOD
-        n_low, n_high = filtered.count_beyond(limits)
-        statistics = FlagStatistics(
-            n_low=n_low, n_high=n_high, n_total=n_low + n_high, n_finite=sorted_finite.size,
-            n_preflagged=int(np.count_nonzero(preflagged)),
-            n_flagged_preflagged=int(np.count_nonzero(flags & preflagged)),
-            n_edge=_count_edge_flags(flags, parameters.kernel_size // 2, dispaxis),
-            thresholds=limits, sigma=self._robust_sigma(filtered),
-            n_forced_bad=0 if forced_bad is None else int(np.count_nonzero(forced_bad)),
-            n_forced_good=0 if forced_good is None else int(np.count_nonzero(forced_good)),
-            n_final=int(np.count_nonzero(final)) if final is not flags else n_low + n_high,
+        labels = flag_labels(already_bad, low, high, forced_bad, forced_good)
+        statistics = flag_statistics(
+            counts=filtered.count_beyond(limits), n_finite=sorted_finite.size, flags=flags,
+            final=final, already_bad=already_bad, kernel_size=parameters.kernel_size,
+            dispaxis=dispaxis, thresholds=limits, sigma=self._robust_sigma(filtered),
+            forced_bad=forced_bad, forced_good=forced_good,
         )  # fmt: skip
         cached = self._derived.source_index
         if cached is None or cached[0] is not combined:
@@ -674,18 +632,13 @@ class Session:
             seconds=time.perf_counter() - started, **base,
         )  # fmt: skip
 
-    def _preflagged(self, science: Exposure) -> tuple[np.ndarray, np.ndarray]:
-        """Science pixels already DO_NOT_USE, as a mask and as a label image (cached)."""
-        cached = self._derived.preflagged
+    def _already_bad(self, science: Exposure) -> np.ndarray:
+        """Science pixels already DO_NOT_USE (cached per exposure)."""
+        cached = self._derived.already_bad
         if cached is None or cached[0] is not science:
-            shape = science.sci.shape
-            mask = (
-                (science.dq & DO_NOT_USE) != 0 if science.dq is not None
-                else np.zeros(shape, dtype=bool)
-            )  # fmt: skip
-            cached = (science, mask, mask.view(np.uint8) * np.uint8(LABEL_PREFLAGGED))
-            self._derived.preflagged = cached
-        return cached[1], cached[2]
+            cached = (science, already_bad_mask(science.dq, science.sci.shape))
+            self._derived.already_bad = cached
+        return cached[1]
 
     def _robust_sigma(self, filtered: Filtered) -> float:
         cached = self._derived.sigma
@@ -694,73 +647,3 @@ class Session:
             self._derived.sigma = cached
         return cached[1]
 
-
-def _kth_distance(values: np.ndarray, centre: float, split: int, k: int) -> float:
-    """Return the k-th smallest (0-based) of ``|values - centre|`` for sorted ``values``.
-
-    ``values[:split]`` lie below ``centre`` and ``values[split:]`` at or above it, so the
-    distances form two ascending runs, ``centre - values[split-1::-1]`` and
-    ``values[split:] - centre``: the k-th smallest of both is found by bisecting on how
-    many come from the first run, without building either.
-    """
-    below, above = split, values.size - split
-
-    def near(j: int) -> float:  # j-th smallest distance below the centre
-        return centre - float(values[split - 1 - j])
-
-    def far(j: int) -> float:  # j-th smallest distance above it
-        return float(values[split + j]) - centre
-
-    low, high = max(0, k + 1 - above), min(k + 1, below)
-    while low < high:  # take `taken` from below and k + 1 - taken from above
-        taken = (low + high) // 2
-        if far(k - taken) > near(taken):
-            low = taken + 1
-        else:
-            high = taken
-    taken = low
-    candidates = []
-    if taken > 0:
-        candidates.append(near(taken - 1))
-    if k + 1 - taken > 0:
-        candidates.append(far(k - taken))
-    return max(candidates)
-
-
-def robust_sigma_sorted(values: np.ndarray) -> float:
-    """Return 1.4826 x the median absolute deviation of sorted finite ``values``.
-
-    Equal to ``1.4826 * np.median(np.abs(values - np.median(values)))`` (in float64),
-    in O(log n) instead of two passes over the data; NaN for an empty array.
-    """
-    size = values.size
-    if size == 0:
-        return float("nan")
-    middle = (size - 1) // 2, size // 2
-    centre = 0.5 * (float(values[middle[0]]) + float(values[middle[1]]))
-    split = int(np.searchsorted(values, centre, side="left"))
-    low = _kth_distance(values, centre, split, middle[0])
-    high = _kth_distance(values, centre, split, middle[1])
-    return 1.4826 * 0.5 * (low + high)
-
-
-def _count_edge_flags(flags: np.ndarray, half: int, dispaxis: int | None) -> int:
-    """Count flags within ``half`` pixels of the edges the filter window runs into."""
-    if half == 0:
-        return 0
-    rows, columns = flags.shape
-    if rows <= 2 * half or columns <= 2 * half:  # the bands overlap: count through a mask
-        edge = np.zeros(flags.shape, dtype=bool)
-        if dispaxis in (2, None):
-            edge[:half, :] = edge[-half:, :] = True
-        if dispaxis in (1, None):
-            edge[:, :half] = edge[:, -half:] = True
-        return int(np.count_nonzero(flags & edge))
-    count = 0
-    if dispaxis in (2, None):  # the window runs along rows: top and bottom bands
-        count += int(np.count_nonzero(flags[:half])) + int(np.count_nonzero(flags[-half:]))
-    if dispaxis in (1, None):  # along columns: left and right bands (corners counted once)
-        middle = slice(half, rows - half) if dispaxis is None else slice(None)
-        count += int(np.count_nonzero(flags[middle, :half]))
-        count += int(np.count_nonzero(flags[middle, -half:]))
-    return count
