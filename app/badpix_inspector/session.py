@@ -27,7 +27,6 @@ from .core import (
     ManualEdits,
     SelfcalParameters,
     SelfcalStages,
-    Thresholds,
     final_flags,
     validate_dispaxis,
 )
@@ -194,7 +193,8 @@ class Session:
     edits_changed : Event
         Emitted when hand edits are made, undone or redone.
     selection_changed : Event
-        Emitted with ``(row, column)`` when the selected pixel changes.
+        Emitted with ``(row, column)`` when the selected pixel changes, with None when
+        the selection is dropped (other data opened, everything closed).
     """
 
     def __init__(self, dispatch: Callable[[Callable[[], None]], None] | None = None) -> None:
@@ -293,10 +293,11 @@ class Session:
         self.entries = entries
         self.association = None if association is None else Path(association)
         self.parameters, self.dispaxis_choice = restored, dispaxis
-        self.edits, self.selected = restored_edits, None
+        self.edits = restored_edits
         self.exposures_changed.emit()
         self.parameters_changed.emit()
         self.edits_changed.emit()
+        self._forget_selection()  # the old dataset's pixel may not exist in this one
         self.request()
 
     def state(self) -> dict[str, Any]:
@@ -375,9 +376,9 @@ class Session:
         self.entries.clear()
         self.association = None
         self.edits = None
-        self.selected = None
         self.edits_changed.emit()
         self.exposures_changed.emit()
+        self._forget_selection()
         self.request()
 
     def members(self) -> ProductMembers:
@@ -439,6 +440,11 @@ class Session:
         if place != self.selected:
             self.selected = place
             self.selection_changed.emit(place)
+
+    def _forget_selection(self) -> None:
+        if self.selected is not None:
+            self.selected = None
+            self.selection_changed.emit(None)
 
     def move_selection(self, rows: int, columns: int) -> None:
         """Move the selected pixel by whole pixels (the arrow keys)."""

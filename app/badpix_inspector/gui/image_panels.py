@@ -19,11 +19,11 @@ from PyQt6.QtWidgets import (
 )
 
 from ..session import (
+    LABEL_ALREADY_BAD,
     LABEL_FORCED_BAD,
     LABEL_FORCED_GOOD,
     LABEL_HIGH,
     LABEL_LOW,
-    LABEL_ALREADY_BAD,
     SessionResult,
 )
 from .scaling import LIMITS, STRETCHES, image_limits, stretch_positions

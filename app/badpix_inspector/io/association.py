@@ -68,7 +68,8 @@ def read_json(path: str | Path, kind: str) -> object:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(path, f"not a JSON {kind} ({error})", f"give a {kind} file") from None
+        raise InputError(path, f"not a JSON {kind} ({error})",
+                         f"give a valid {kind} file") from None
 
 
 def read_association(path: str | Path) -> list[ProductMembers]:
