@@ -2,7 +2,6 @@
 exports (pytest-qt, offscreen)."""
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from astropy.table import Table
 
 pytest.importorskip("PyQt6")
 
-from gui_helpers import wait_for_result
+from gui_helpers import drag, wait_for_result
 from PyQt6.QtCore import Qt
 
 from badpix_inspector.cli import main as command
@@ -68,27 +67,28 @@ def test_inspector_values_equal_the_arrays_and_arrows_move_it(qtbot, window):
     assert window.session.selected == (row + 1, column + 1)
 
 
-def test_brush_and_rectangle_edits_with_undo_redo(qtbot, window):
-    grid = window.grid
-    window.set_tool("flag brush")
-    grid.brush_radius = 1
-    grid._clicked(10.5, 20.5, 1)  # x=10, y=20
-    grid._clicked(12.5, 20.5, 1)  # same stroke
-    window.set_tool("unflag rectangle")
-    grid._rectangle(30.2, 40.2, 33.9, 41.9)  # x 30..33, y 40..41
+def test_brush_and_rectangle_drags_with_undo_redo(qtbot, window):
+    panel = window.grid.panels["difference"]
+    panel.plot.getViewBox().setRange(xRange=(0, 50), yRange=(10, 50), padding=0)
+    window.brush_radius.setValue(1)
+    window.named_actions["tool_flag_brush"].trigger()
+    drag(qtbot, panel, (10.5, 20.5), (14.5, 20.5))  # one stroke along row 20, x 10..14
+    window.named_actions["tool_unflag_rectangle"].trigger()
+    drag(qtbot, panel, (30.2, 40.2), (33.9, 41.9))  # x 30..33, y 40..41
     result = wait_for_result(qtbot, window)
     edits = window.session.edits
-    assert edits.forced_bad[20, 10] and edits.forced_bad[21, 10] and edits.forced_bad[20, 13]
+    assert edits.forced_bad[20, 10] and edits.forced_bad[21, 10] and edits.forced_bad[20, 14]
+    assert not edits.forced_bad[20, 16]
     assert edits.forced_good[40:42, 30:34].all() and edits.n_forced_good == 8
     assert result.labels[20, 10] == LABEL_FORCED_BAD and result.labels[40, 30] == LABEL_FORCED_GOOD
     after = edits.state.copy()
-    qtbot.keySequence = None
-    window.undo_action.trigger()
+    undo, redo = window.named_actions["undo"], window.named_actions["redo"]
+    undo.trigger()
     assert edits.n_forced_good == 0 and edits.n_forced_bad > 0
-    window.undo_action.trigger()  # the whole brush stroke at once
+    undo.trigger()  # the whole brush stroke at once
     assert not edits.state.any()
-    window.redo_action.trigger()
-    window.redo_action.trigger()
+    redo.trigger()
+    redo.trigger()
     np.testing.assert_array_equal(edits.state, after)
     final = wait_for_result(qtbot, window)
     assert final.statistics.n_forced_bad == edits.n_forced_bad
@@ -99,17 +99,30 @@ def test_brush_and_rectangle_edits_with_undo_redo(qtbot, window):
     assert changed.final[20, 10] and not changed.final[40:42, 30:34].any()
 
 
-def test_product_with_edits_equals_the_commands_with_edits_file(qtbot, window, small_nirspec,
-                                                                tmp_path):
+def test_saved_products_with_edits_equal_the_commands_with_the_edits_file(
+        qtbot, window, small_nirspec, tmp_path, dialogs, excepthook):
     result = window.session.result
     flagged = np.argwhere(result.flags)[:3]
-    window.session.edit_pixels(flagged[:, 0], flagged[:, 1], -1)
-    window.session.edit_pixels([5, 6], [7, 8], 1)
+    window.named_actions["tool_unflag_brush"].trigger()
+    window.brush_radius.setValue(0)
+    panel = window.grid.panels["combined"]
+    view = panel.plot.getViewBox()
+    for row, column in flagged:  # three clicks that unflag, zoomed in to see the pixel
+        view.setRange(xRange=(column - 20, column + 20), yRange=(row - 20, row + 20), padding=0)
+        drag(qtbot, panel, (column + 0.5, row + 0.5), (column + 0.5, row + 0.5), steps=1)
+    window.named_actions["tool_flag_rectangle"].trigger()
+    view.setRange(xRange=(0, 40), yRange=(0, 40), padding=0)
+    drag(qtbot, panel, (7.2, 5.2), (8.8, 5.7))  # forced bad: (5, 7), (5, 8)
     wait_for_result(qtbot, window)
-    (product,) = window.save_products(tmp_path / "window")
-    edits = window.export_edits(tmp_path / "edits.json")
+    assert window.session.edits.n_forced_good == 3 and window.session.edits.n_forced_bad == 2
+    (tmp_path / "window").mkdir()
+    dialogs.folders.append(tmp_path / "window")
+    window.named_actions["save"].trigger()
+    (product,) = (tmp_path / "window").iterdir()
+    dialogs.save_paths.append(tmp_path / "edits.json")
+    window.named_actions["export_edits"].trigger()
     assert command([str(small_nirspec.association), "--output_dir", str(tmp_path / "cli"),
-                    "--edits", str(edits), "-q"]) == 0
+                    "--edits", str(tmp_path / "edits.json"), "-q"]) == 0
     with fits.open(product) as ours, fits.open(tmp_path / "cli" / product.name) as theirs:
         for name in ("SCI", "ERR", "DQ", "VAR_POISSON", "VAR_RNOISE"):
             assert np.array_equal(ours[name].data, theirs[name].data, equal_nan=True)
@@ -117,65 +130,65 @@ def test_product_with_edits_equals_the_commands_with_edits_file(qtbot, window, s
     assert "2 pixels forced bad, 3 forced good" in history
     flagged_in_product = (fits.getdata(product, "DQ") & (1 << 30)) != 0
     np.testing.assert_array_equal(flagged_in_product, window.session.result.final)
+    assert not window.recovery.has_unsaved_edits()
+    assert not excepthook.errors and not dialogs.errors
 
 
-def test_session_round_trip(qtbot, window, tmp_path, settings_dir, cache):
+def test_session_round_trip_resets_the_selection_and_applies_the_zoom(
+        qtbot, window, tmp_path, settings_dir, cache, dialogs, small_nirspec):
     window.session.set_parameters(kernel_size=9, flagfrac_upper=0.004)
     window.session.set_role(2, "ignored")
     window.session.edit_pixels([1, 2], [3, 4], 1)
     window.grid.panels["difference"].stretch.setCurrentText("asinh")
-    window.markers.add({"x": 1, "y": 2, "note": "check"})
+    window._hovered(1, 2)
+    window.named_actions["marker"].trigger()
+    window.markers.set_note(0, "check")
     wait_for_result(qtbot, window)
-    path = window.save_session(tmp_path / "s.json")
-    assert not window.has_unsaved_edits()
-    other = create_main_window()
+    view = window.grid.panels["combined"].plot.getViewBox()
+    view.setRange(xRange=(10, 60), yRange=(20, 70), padding=0)
+    zoom = view.viewRange()
+    dialogs.save_paths.append(tmp_path / "s.json")
+    window.named_actions["save_session"].trigger()
+    assert not window.recovery.has_unsaved_edits()
+    other = create_main_window([small_nirspec.selfcals[0]])
+    other.interactive = True
     qtbot.addWidget(other)
-    assert other.open_session(path)
+    wait_for_result(qtbot, other)
+    other.session.select_pixel(100, 200)
+    dialogs.open_file.append(tmp_path / "s.json")
+    other.named_actions["open_session"].trigger()
+    assert other.session.selected is None  # the previous data's pixel is gone
     result = wait_for_result(qtbot, other)
     assert other.session.state() == window.session.state()
     assert result.statistics.n_forced_bad == 2
     assert other.grid.panels["difference"].stretch.currentText() == "asinh"
     assert other.markers.records[0]["note"] == "check"
+    assert other.markers.records[0]["x_fits"] == 2 and other.markers.records[0]["row"] == 2
+    # The saved zoom (the window's aspect may widen one axis): same centre, same x span.
+    restored = np.array(other.grid.panels["combined"].plot.getViewBox().viewRange())
+    np.testing.assert_allclose(restored.mean(axis=1), np.mean(zoom, axis=1), atol=1.0)
+    assert restored[0, 1] - restored[0, 0] < 120 and restored[1, 1] - restored[1, 0] < 120
     other.close()
 
 
-def test_autosave_restores_edits_after_a_crash(qtbot, settings_dir, cache, small_nirspec,
-                                               tmp_path):
-    first = create_main_window([small_nirspec.association])
-    qtbot.addWidget(first)
-    wait_for_result(qtbot, first)
-    first.session.edit_pixels([3, 3, 4], [9, 10, 11], 1)
-    qtbot.waitUntil(first.autosave_available, timeout=5000)  # written within a second
-    state = first.session.edits.state.copy()
-    # The crash: the process dies with the autosave on disk and closeEvent never runs.
-    crashed = tmp_path / "autosave-at-crash.json"
-    shutil.copy(first.autosave_path, crashed)
-    first.close()
-    shutil.copy(crashed, first.autosave_path)
-    second = create_main_window()
-    qtbot.addWidget(second)
-    assert second.autosave_available()
-    assert second.restore_autosave()
-    wait_for_result(qtbot, second)
-    np.testing.assert_array_equal(second.session.edits.state, state)
-    assert second.has_unsaved_edits()  # restored edits still need saving
-    second.save_session(tmp_path / "saved.json")
-    assert not second.autosave_available()
-    second.close()
-
-
-def test_markers_blink_and_exports(qtbot, window, tmp_path):
+def test_markers_blink_and_exports(qtbot, window, tmp_path, dialogs):
     result = window.session.result
     window._hovered(7, 5)
-    record = window.add_marker("hot?")
-    assert record["x"] == 7 and record["y"] == 5
+    window.named_actions["marker"].trigger()
+    (record,) = window.markers.records
+    assert (record["column"], record["row"]) == (7, 5)
+    assert (record["x_fits"], record["y_fits"]) == (8, 6)
+    assert record["note"] == ""  # not Qt's checked=False
     assert record["combined"] == pytest.approx(float(result.combined[5, 7]))
-    window.markers.table.item(0, len(record) - 1).setText("hot pixel")
+    window.markers_panel.table.item(0, window.markers_panel.table.columnCount() - 1) \
+        .setText("hot pixel")
     assert window.markers.records[0]["note"] == "hot pixel"
     for suffix in ("ecsv", "csv"):
-        path = window.export_markers(tmp_path / f"markers.{suffix}")
-        table = Table.read(path, format=f"ascii.{suffix}")
-        assert table["x"][0] == 7 and table["note"][0] == "hot pixel"
+        dialogs.save_paths.append(tmp_path / f"markers.{suffix}")
+        window.named_actions["export_markers"].trigger()
+        table = Table.read(tmp_path / f"markers.{suffix}", format=f"ascii.{suffix}")
+        assert table["x_fits"][0] == 8 and table["column"][0] == 7
+        assert table["note"][0] == "hot pixel"
     names = [window.blink(1) for _ in range(len(result.used) + 1)]
     assert names[-1].startswith("science") and "combined" in names[-2]
     assert window.grid.panels["science"].data is result.used[0].exposure.sci
@@ -183,57 +196,16 @@ def test_markers_blink_and_exports(qtbot, window, tmp_path):
     assert "Blink" in window.grid.panels["science"].title.text()
     window.session.edit_pixels([0], [0], 1)
     final = wait_for_result(qtbot, window).final
-    mask = window.export_mask(tmp_path / "mask.fits")
-    with fits.open(mask) as hdulist:
+    exports = {"export_mask": "mask.fits", "export_regions": "flags.reg",
+               "png_difference": "difference.png", "export_edits": "e.json"}
+    for name, file_name in exports.items():
+        dialogs.save_paths.append(tmp_path / file_name)
+        window.named_actions[name].trigger()
+    with fits.open(tmp_path / "mask.fits") as hdulist:
         np.testing.assert_array_equal(hdulist["FINAL"].data, final.astype(np.uint8))
         assert hdulist["MANUAL"].data[0, 0] == 1
-    regions = window.export_regions(tmp_path / "flags.reg").read_text().splitlines()
+    regions = (tmp_path / "flags.reg").read_text().splitlines()
+    # DS9's box(1,1) is numpy's [0, 0]: the marker's x_fits/y_fits convention.
     assert len(regions) == 3 + int(final.sum()) and "box(1,1,1,1,0)" in regions
-    png = window.export_panel_png("difference", tmp_path / "difference.png")
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    json.loads(window.export_edits(tmp_path / "e.json").read_text())
-
-
-def test_restore_offer_and_quit_prompt(qtbot, settings_dir, cache, small_nirspec, tmp_path,
-                                       monkeypatch):
-    first = create_main_window([small_nirspec.association])
-    qtbot.addWidget(first)
-    wait_for_result(qtbot, first)
-    first.session.edit_pixels([2], [3], 1)
-    first.write_autosave()
-    # Quitting with unsaved edits asks first: "cancel" keeps the window open.
-    first.show()
-    monkeypatch.setattr(first, "ask", lambda *args: "cancel")
-    assert not first.close() and first.isVisible()
-    # "discard" closes it and drops the autosave.
-    monkeypatch.setattr(first, "ask", lambda *args: "discard")
-    assert first.close() and not first.autosave_available()
-
-    second = create_main_window([small_nirspec.association])
-    qtbot.addWidget(second)
-    wait_for_result(qtbot, second)
-    second.session.edit_pixels([4], [5], -1)
-    second.show()
-    saved = tmp_path / "kept.json"
-    monkeypatch.setattr(second, "ask", lambda *args: "save")
-    monkeypatch.setattr(second, "save_session_dialog", lambda: second.save_session(saved))
-    assert second.close() and saved.is_file()
-
-    # A crash leaves an autosave; the next start offers it.
-    third = create_main_window([small_nirspec.association])
-    qtbot.addWidget(third)
-    wait_for_result(qtbot, third)
-    third.session.edit_pixels([6], [7], 1)
-    third.write_autosave()
-    third.session.close()  # the crash: no closeEvent, the autosave stays
-    fourth = create_main_window()
-    qtbot.addWidget(fourth)
-    monkeypatch.setattr(fourth, "ask", lambda *args: "discard")
-    assert fourth.offer_autosave() is False and not fourth.autosave_available()
-    third.write_autosave()
-    monkeypatch.setattr(fourth, "ask", lambda *args: "restore")
-    assert fourth.offer_autosave() is True
-    wait_for_result(qtbot, fourth)
-    assert fourth.session.edits.state[6, 7] == 1
-    monkeypatch.setattr(fourth, "ask", lambda *args: "discard")
-    monkeypatch.setattr(third, "ask", lambda *args: "discard")
+    assert (tmp_path / "difference.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    json.loads((tmp_path / "e.json").read_text())

@@ -43,7 +43,7 @@ def create_main_window(
     """
     window = MainWindow(remember_settings=remember_settings)
     if demo:
-        window.open_demo()
+        window.files.open_demo()
     if inputs:
         window.open_paths(inputs)
     return window
