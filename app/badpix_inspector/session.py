@@ -23,6 +23,7 @@ import numpy as np
 from .core import (
     FORCED_BAD,
     FORCED_GOOD,
+    PARAMETER_SPECS,
     Filtered,
     ManualEdits,
     SelfcalParameters,
@@ -278,7 +279,7 @@ class Session:
         if len(shapes) > 1:
             raise InputError(None, f"the exposures differ in shape ({sorted(shapes)})",
                              "fix the session file")
-        known = set(SelfcalParameters.__dataclass_fields__)
+        known = set(PARAMETER_SPECS)
         restored = SelfcalParameters(**{k: v for k, v in (parameters or {}).items() if k in known})
         if dispaxis not in DISPAXIS_CHOICES:
             raise InputError(None, f"dispersion axis {dispaxis!r} is not one of "

@@ -2,6 +2,7 @@
 
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 from PyQt6.QtCore import QEvent, QPoint, QPointF, Qt
 from PyQt6.QtGui import QMouseEvent
@@ -23,7 +24,7 @@ class Dialogs:
     Cancel. Error boxes are recorded in ``errors``, every question in ``asked``.
     """
 
-    _BUTTONS = {"restore": QMessageBox.StandardButton.Yes,
+    _BUTTONS: ClassVar[dict] = {"restore": QMessageBox.StandardButton.Yes,
                 "discard": QMessageBox.StandardButton.Discard,
                 "save": QMessageBox.StandardButton.Save,
                 "cancel": QMessageBox.StandardButton.Cancel}
