@@ -252,3 +252,58 @@ def test_remove_selected_exposures_and_markers(qtbot, window):
     window.markers_panel.table.selectRow(1)
     qtbot.mouseClick(window.markers_panel.remove_button, Qt.MouseButton.LeftButton)
     assert [record["column"] for record in window.markers.records] == [1, 3]
+
+
+def test_the_hint_goes_when_data_arrive_and_messages_never_cover_the_readout(
+        qtbot, settings_dir, cache, small_nirspec, dialogs):
+    window = create_main_window()
+    qtbot.addWidget(window)
+    window.show()
+    readout = window.cursor_label
+    assert "Open exposures" in readout.text()
+    dialogs.open_files.append([small_nirspec.association])
+    window.named_actions["open"].trigger()
+    wait_for_result(qtbot, window)
+    assert "Open exposures" not in readout.text()
+    window._hovered(3, 4)
+    window.statusBar().showMessage("Tool: flag brush", 3000)
+    assert readout.isVisible() and "x=4 y=5 (FITS" in readout.text()
+    window.named_actions["close_all"].trigger()
+    assert "Open exposures" in readout.text()
+    window.close()
+
+
+def test_reset_layout_after_a_tiny_window(qtbot, settings_dir, cache, small_nirspec):
+    window = create_main_window([small_nirspec.association])
+    qtbot.addWidget(window)
+    window.resize(1600, 1000)
+    window.show()
+    qtbot.waitExposed(window)
+    parameters = window.docks["parameters"]
+    wide = parameters.width()
+    window.resize(400, 300)
+    qtbot.wait(50)
+    window.resize(1600, 1000)
+    qtbot.wait(50)
+    assert parameters.width() >= 240  # never the ~60 px a squeeze used to leave
+    window.resizeDocks([parameters], [250], Qt.Orientation.Horizontal)
+    window.docks["statistics"].setFloating(True)
+    window.named_actions["reset_layout"].trigger()
+    qtbot.wait(50)
+    assert not window.docks["statistics"].isFloating()
+    assert abs(parameters.width() - wide) <= 40
+    window.close()
+
+
+def test_without_a_display_one_line_and_exit_2(tmp_path):
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    environment["XDG_CACHE_HOME"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from badpix_inspector.gui import main; "
+         "sys.exit(main(sys.argv[1:]))", "--demo"],
+        capture_output=True, text=True, env=environment, stdin=subprocess.DEVNULL, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("badpix-inspector: error: no display")
+    assert "--screenshot" in lines[0] and "badpix-selfcal" in lines[0] and "xvfb-run" in lines[0]
