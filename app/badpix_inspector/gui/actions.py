@@ -302,6 +302,8 @@ def show_shortcuts_dialog(parent: QWidget, actions: dict[str, QAction]) -> QDial
     dialog.resize(560, 640)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.show()
+    dialog.raise_()
+    dialog.activateWindow()  # so that Escape closes it at once
     return dialog
 
 

@@ -158,8 +158,8 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_status_bar(self) -> None:
-        # The readout is a permanent widget: passing messages take the space to its left
-        # and never paint over it (a normal widget is hidden by every message).
+        # The readout is a permanent widget: passing messages ("Saved …") take the space to
+        # its left and never paint over it (a normal widget is hidden by every message).
         self.cursor_label = QLabel("", objectName="cursor_readout")
         self.cursor_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.cursor_label.setMinimumWidth(200)
@@ -167,7 +167,7 @@ class MainWindow(QMainWindow):
         self.busy_bar.setRange(0, 0)  # an indeterminate "working" bar
         self.busy_bar.setMaximumWidth(120)
         self.busy_bar.setVisible(False)
-        self.statusBar().addPermanentWidget(self.cursor_label, 1)
+        self.statusBar().addPermanentWidget(self.cursor_label)
         self.statusBar().addPermanentWidget(self.busy_bar)
 
     def _arrow_keys(self) -> None:
