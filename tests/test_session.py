@@ -46,7 +46,7 @@ def test_association_roles_and_flags_equal_the_core(session, small_nirspec):
     assert 0 < stats.sigma < np.nanstd(result.difference) * 3
 
 
-def test_fraction_change_reuses_the_filtered_image_kernel_change_does_not(session,
+def test_fraction_change_reuses_the_smoothed_image_kernel_change_does_not(session,
                                                                           small_nirspec):
     received = results_of(session)
     session.open_paths([small_nirspec.association])
@@ -145,7 +145,7 @@ def test_failures_are_reported_not_raised(small_nirspec, monkeypatch):
     session.failed.connect(messages.append)
     session.open_paths([small_nirspec.association])
     session.wait()
-    monkeypatch.setattr(session, "_compute", lambda snapshot: 1 / 0)
+    monkeypatch.setattr(session._cache, "compute", lambda snapshot: 1 / 0)
     session.set_parameters(kernel_size=5)
     session.wait()
     for function in later:

@@ -11,26 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .core import (
-    FORCED_BAD,
-    FORCED_GOOD,
-    PARAMETER_SPECS,
-    Filtered,
-    ManualEdits,
-    SelfcalParameters,
-    SelfcalStages,
-    final_flags,
-    validate_dispaxis,
-)
+from .core import PARAMETER_SPECS, ManualEdits, SelfcalParameters, validate_dispaxis
 from .core.statistics import (
     LABEL_ALREADY_BAD,
     LABEL_FORCED_BAD,
@@ -39,23 +27,20 @@ from .core.statistics import (
     LABEL_LOW,
     LABEL_NONE,
     FlagStatistics,
-    already_bad_mask,
-    flag_labels,
-    flag_statistics,
-    robust_sigma_sorted,
 )
-from .io import (
-    ROLES,
-    Exposure,
-    InputError,
-    ProductMembers,
-    is_association,
-    read_association,
-    read_exposure,
+from .inspection import (
+    ROLES_USED,
+    ExposureEntry,
+    SessionResult,
+    Snapshot,
+    StageCache,
+    read_entries,
 )
+from .io import InputError, ProductMembers, read_exposure
 
-# The label values and the statistics are the core's (core/statistics.py); they are
-# re-exported here because the widgets that observe a session read them with its results.
+# The label values, the statistics and the result types are defined once, in the core and
+# in `inspection`; they are re-exported here because the widgets observing a session
+# read them with its results.
 __all__ = [
     "DISPAXIS_CHOICES",
     "LABEL_ALREADY_BAD",
@@ -76,12 +61,6 @@ log = logging.getLogger(__name__)
 
 #: Dispersion-axis choices: "auto" (from DISPAXIS), 1, 2, or None (square window).
 DISPAXIS_CHOICES: tuple[Any, ...] = ("auto", 1, 2, None)
-
-#: The roles that take part in the step, in the order the step combines them (`ROLES`,
-#: from the file layer, is the one list; "ignored" keeps an exposure loaded but unused).
-ROLES_USED = tuple(role for role in ROLES if role != "ignored")
-_ROLE_ORDER = {role: order for order, role in enumerate(ROLES_USED)}
-
 
 class Event:
     """A list of callbacks, called in order with the emitted arguments."""
@@ -104,77 +83,8 @@ class Event:
             callback(*arguments)
 
 
-@dataclass
-class ExposureEntry:
-    """One loaded exposure and the role the user gave it."""
-
-    exposure: Exposure
-    role: str
-    pedestal: float | None = None
-
-    @property
-    def name(self) -> str:
-        """The file name."""
-        return self.exposure.name
-
-
-@dataclass(frozen=True)
-class SessionResult:
-    """Everything the window shows for one request.
-
-    ``status`` is ``"complete"``, ``"skipped"`` (no background or selfcal and no
-    force_single: the pipeline would skip the step) or ``"empty"`` (no science exposure).
-    ``flags`` are the algorithm's, ``final`` include the hand edits. Arrays are None where
-    the status leaves them undefined; they are never modified.
-    """
-
-    generation: int
-    status: str
-    message: str
-    parameters: SelfcalParameters
-    dispaxis: int | None
-    used: tuple[ExposureEntry, ...] = ()
-    science: np.ndarray | None = None
-    science_dq: np.ndarray | None = None
-    combined: np.ndarray | None = None
-    smoothed: np.ndarray | None = None
-    difference: np.ndarray | None = None
-    flags: np.ndarray | None = None
-    final: np.ndarray | None = None
-    forced_bad: np.ndarray | None = None
-    forced_good: np.ndarray | None = None
-    labels: np.ndarray | None = None
-    source_index: np.ndarray | None = None
-    sorted_difference: np.ndarray | None = None
-    pedestals: tuple[float | None, ...] = ()
-    statistics: FlagStatistics | None = None
-    seconds: float = 0.0
-
-
 def _call_now(function: Callable[[], None]) -> None:
     function()
-
-
-@dataclass
-class _Snapshot:
-    generation: int
-    entries: tuple[ExposureEntry, ...]
-    parameters: SelfcalParameters
-    dispaxis: int | None
-    manual: np.ndarray | None
-
-
-@dataclass
-class _Derived:
-    """Values that cost a full pass, each kept with the stage object it was computed from.
-
-    The object itself is held (and compared with ``is``), not its id: an id can be reused
-    once the object is gone, which would hand out a stale value.
-    """
-
-    source_index: tuple[Any, np.ndarray] | None = None
-    sigma: tuple[Any, float] | None = None
-    already_bad: tuple[Any, np.ndarray] | None = None
 
 
 class Session:
@@ -219,41 +129,22 @@ class Session:
         self._lock = threading.Lock()
         self._generation = 0
         self._closed = False
-        self._stages: SelfcalStages | None = None
-        self._stages_key: tuple | None = None
-        self._derived = _Derived()
+        self._cache = StageCache()
 
     # -- exposures -----------------------------------------------------------------------
 
     def open_paths(self, paths: Iterable[str | Path]) -> list[ExposureEntry]:
-        """Load FITS exposures or spec2 associations and recompute.
-
-        An association's members come with their roles (only its first product is
-        loaded); loose FITS files become the science exposure when there is none yet, and
-        selfcal exposures after that.
+        """Load FITS exposures or spec2 associations (see `read_entries`) and recompute.
 
         Raises
         ------
         InputError
-            For an unreadable file, or one whose shape differs from the science exposure's;
-            nothing is added then.
+            For an unreadable file, or one whose shape differs from the others; nothing
+            is added then.
         """
-        added: list[ExposureEntry] = []
-        for path in paths:
-            path = Path(path)
-            if path.is_file() and is_association(path):
-                added += self._read_association(path)
-            else:
-                added.append(self._read_loose(path, added))
-        shape = next((entry.exposure.shape for entry in (*self.entries, *added)), None)
-        for entry in added:
-            if entry.exposure.shape != shape:
-                raise InputError(
-                    entry.exposure.path,
-                    f"SCI is {'x'.join(map(str, entry.exposure.shape))}, unlike the other "
-                    f"exposures ({'x'.join(map(str, shape))})",
-                    "open exposures of one detector together",
-                )
+        added, association = read_entries(paths, self.entries)
+        if association is not None:
+            self.association = association
         self.entries += added
         self._fit_edits()
         self.exposures_changed.emit()
@@ -319,32 +210,6 @@ class Session:
         if self.edits is None or self.edits.shape != shape:
             self.edits = ManualEdits(shape)
             self.edits_changed.emit()
-
-    def _read_association(self, path: Path) -> list[ExposureEntry]:
-        products = read_association(path)
-        if len(products) > 1:
-            log.warning("%s has %d products; showing the first", path.name, len(products))
-        members = products[0]
-        if self.science_entry is not None:
-            raise InputError(
-                path, "an association brings its own science exposure",
-                "close the open exposures first (File > Close all)",
-            )  # fmt: skip
-        self.association = path
-        science = read_exposure(members.science, "science", with_dq=True)
-        entries = [ExposureEntry(science, "science")]
-        for role, group in (("background", members.backgrounds), ("selfcal", members.selfcals)):
-            entries += [ExposureEntry(read_exposure(p, role, with_dq=True), role) for p in group]
-        for ignored, _exptype in members.ignored:
-            if ignored.is_file():
-                entries.append(ExposureEntry(read_exposure(ignored, "ignored", with_dq=True),
-                                             "ignored"))
-        return entries
-
-    def _read_loose(self, path: Path, added: Sequence[ExposureEntry]) -> ExposureEntry:
-        has_science = self.science_entry is not None or any(e.role == "science" for e in added)
-        role = "selfcal" if has_science else "science"
-        return ExposureEntry(read_exposure(path, role, with_dq=True), role)
 
     @property
     def science_entry(self) -> ExposureEntry | None:
@@ -507,7 +372,7 @@ class Session:
         with self._lock:
             self._generation += 1
             generation = self._generation
-        snapshot = _Snapshot(generation, tuple(
+        snapshot = Snapshot(generation, tuple(
             ExposureEntry(e.exposure, e.role) for e in self.entries
         ), self.parameters, self.dispaxis,
             None if self.edits is None else self.edits.state.copy())  # fmt: skip
@@ -543,11 +408,11 @@ class Session:
             self.busy = busy
             self.busy_changed.emit(busy)
 
-    def _run(self, snapshot: _Snapshot) -> None:
+    def _run(self, snapshot: Snapshot) -> None:
         if not self._is_current(snapshot.generation):
             return  # overtaken before it started
         try:
-            result = self._compute(snapshot)
+            result = self._cache.compute(snapshot)
         except Exception as error:  # reported to the user; the session keeps working
             log.exception("computation failed")
             if self._is_current(snapshot.generation):
@@ -572,85 +437,3 @@ class Session:
         if self._is_current(generation):
             self._set_busy(False)
         self.failed.emit(f"{type(error).__name__}: {error}")
-
-    def _stages_for(self, used: Sequence[ExposureEntry]) -> SelfcalStages:
-        key = tuple(id(entry.exposure) for entry in used)
-        if self._stages is None or key != self._stages_key:
-            science = used[0].exposure
-            self._stages = SelfcalStages([entry.exposure.sci for entry in used], science.detector)
-            self._stages_key = key
-            self._derived = _Derived()
-        return self._stages
-
-    def _compute(self, snapshot: _Snapshot) -> SessionResult:
-        started = time.perf_counter()
-        parameters, dispaxis = snapshot.parameters, snapshot.dispaxis
-        used = sorted(
-            (entry for entry in snapshot.entries if entry.role in _ROLE_ORDER),
-            key=lambda entry: _ROLE_ORDER[entry.role],
-        )
-        base = {"generation": snapshot.generation, "parameters": parameters, "dispaxis": dispaxis}
-        if not used or used[0].role != "science":
-            return SessionResult(status="empty", message="Give one exposure the science role.",
-                                 **base)  # fmt: skip
-        science = used[0].exposure
-        if len(used) == 1 and not parameters.force_single:
-            return SessionResult(
-                status="skipped", used=(used[0],), science=science.sci, science_dq=science.dq,
-                message="The pipeline would skip the step: there is no background or selfcal "
-                "exposure. Add one, or tick force_single.", **base,
-            )  # fmt: skip
-        stages = self._stages_for(used)
-        combined = stages.combined
-        filtered = stages.filtered(parameters.kernel_size, dispaxis)
-        sorted_finite = filtered.sorted_finite  # once per kernel; makes new fractions cheap
-        limits = filtered.thresholds(parameters.flagfrac_lower, parameters.flagfrac_upper)
-        low = filtered.difference < limits.low
-        high = filtered.difference > limits.high
-        flags = low | high
-        already_bad = self._already_bad(science)
-        forced_bad = forced_good = None
-        final = flags
-        if snapshot.manual is not None and snapshot.manual.any():
-            forced_bad = snapshot.manual == FORCED_BAD
-            forced_good = snapshot.manual == FORCED_GOOD
-            final = final_flags(flags, forced_bad, forced_good)
-        labels = flag_labels(already_bad, low, high, forced_bad, forced_good)
-        statistics = flag_statistics(
-            counts=filtered.count_beyond(limits), n_finite=sorted_finite.size, flags=flags,
-            final=final, already_bad=already_bad, kernel_size=parameters.kernel_size,
-            dispaxis=dispaxis, thresholds=limits, sigma=self._robust_sigma(filtered),
-            forced_bad=forced_bad, forced_good=forced_good,
-        )  # fmt: skip
-        cached = self._derived.source_index
-        if cached is None or cached[0] is not combined:
-            cached = (combined, combined.source_index(stages.images))
-            self._derived.source_index = cached
-        source_index = cached[1]
-        return SessionResult(
-            status="complete",
-            message=f"{statistics.n_total} pixels flagged",
-            used=tuple(used), science=science.sci, science_dq=science.dq,
-            combined=combined.image, smoothed=filtered.smoothed,
-            difference=filtered.difference, flags=flags, labels=labels, final=final,
-            forced_bad=forced_bad, forced_good=forced_good,
-            source_index=source_index, pedestals=combined.pedestals, statistics=statistics,
-            sorted_difference=sorted_finite,
-            seconds=time.perf_counter() - started, **base,
-        )  # fmt: skip
-
-    def _already_bad(self, science: Exposure) -> np.ndarray:
-        """Science pixels already DO_NOT_USE (cached per exposure)."""
-        cached = self._derived.already_bad
-        if cached is None or cached[0] is not science:
-            cached = (science, already_bad_mask(science.dq, science.sci.shape))
-            self._derived.already_bad = cached
-        return cached[1]
-
-    def _robust_sigma(self, filtered: Filtered) -> float:
-        cached = self._derived.sigma
-        if cached is None or cached[0] is not filtered:
-            cached = (filtered, robust_sigma_sorted(filtered.sorted_finite))
-            self._derived.sigma = cached
-        return cached[1]
-

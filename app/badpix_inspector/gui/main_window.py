@@ -14,15 +14,11 @@ from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
     QApplication,
     QComboBox,
-    QDockWidget,
-    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QScrollArea,
     QSpinBox,
-    QWidget,
 )
 
 from .. import __version__
@@ -41,6 +37,7 @@ from .file_commands import FileCommands
 from .histogram_panel import HistogramPanel
 from .image_panels import COLORMAPS, ImageGrid
 from .inspector_panel import PixelInspector
+from .layout import build_docks, default_dock_sizes, restore_settings, save_settings
 from .markers_panel import MarkersPanel
 from .parameters_panel import ParametersPanel
 from .recovery import Recovery
@@ -53,10 +50,6 @@ log = logging.getLogger(__name__)
 
 _HINT = ("Open exposures or a spec2 association (Ctrl+O), drop files on the window, or try "
          "File ▸ Open demo data.")
-#: Dock sizes at the first start and after View ▸ Reset layout (pixels).
-_DOCK_WIDTH, _DOCK_HEIGHT = 370, 220
-#: Below these the docks' forms stop being usable (they then scroll instead).
-_MIN_DOCK_WIDTH, _MIN_DOCK_HEIGHT = 240, 120
 
 
 class MainWindow(QMainWindow):
@@ -87,7 +80,7 @@ class MainWindow(QMainWindow):
         self.histogram = HistogramPanel(self.session)
         self.inspector = PixelInspector(self.session)
         self.markers_panel = MarkersPanel(self.markers)
-        self._build_docks()
+        self.docks = build_docks(self)
         self._build_status_bar()
         self.colormap = QComboBox(objectName="colormap")
         self.colormap.addItems(COLORMAPS)
@@ -113,49 +106,11 @@ class MainWindow(QMainWindow):
         self._hover: tuple[int, int] | None = None
         self._connect()
         self._default_state = self.saveState()
-        self._restore_settings()
+        restore_settings(self)
         self._edits_changed()  # nothing to undo yet
         self.cursor_label.setText(_HINT)
 
     # -- construction --------------------------------------------------------------------
-
-    def _build_docks(self) -> None:
-        area = Qt.DockWidgetArea
-        self.docks = {
-            "exposures": self._dock("Exposures", self.exposures, area.BottomDockWidgetArea),
-            "parameters": self._dock("Parameters", self.parameters, area.RightDockWidgetArea,
-                                     scroll=True),
-            "statistics": self._dock("Flags", self.statistics, area.RightDockWidgetArea,
-                                     scroll=True),
-            "histogram": self._dock("Histogram", self.histogram, area.BottomDockWidgetArea),
-            "inspector": self._dock("Pixel inspector", self.inspector,
-                                    area.BottomDockWidgetArea),
-            "markers": self._dock("Markers", self.markers_panel, area.BottomDockWidgetArea),
-        }
-        self.splitDockWidget(self.docks["histogram"], self.docks["inspector"],
-                             Qt.Orientation.Horizontal)
-        self.tabifyDockWidget(self.docks["inspector"], self.docks["exposures"])
-        self.tabifyDockWidget(self.docks["exposures"], self.docks["markers"])
-        self.docks["exposures"].raise_()
-        for key in ("parameters", "statistics"):
-            self.docks[key].setMinimumWidth(_MIN_DOCK_WIDTH)
-        for key in ("exposures", "histogram", "inspector", "markers"):
-            self.docks[key].setMinimumHeight(_MIN_DOCK_HEIGHT)
-
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea,
-              scroll: bool = False) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock_{title.lower()}")
-        if scroll:  # a form that may be taller than its share of a small screen
-            holder = QScrollArea()
-            holder.setWidgetResizable(True)
-            holder.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-            holder.setFrameShape(QFrame.Shape.NoFrame)
-            holder.setWidget(widget)
-            widget = holder
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
 
     def _build_status_bar(self) -> None:
         # The readout is a permanent widget: passing messages ("Saved …") take the space to
@@ -255,7 +210,7 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             dock.show()
         self.docks["exposures"].raise_()
-        self._default_dock_sizes()
+        default_dock_sizes(self)
 
     def show_shortcuts(self) -> None:
         """Show the keyboard shortcuts as a table."""
@@ -343,41 +298,6 @@ class MainWindow(QMainWindow):
         if self.remember_settings:
             self.settings.setValue(key, value)
 
-    def _default_dock_sizes(self) -> None:
-        self.resizeDocks([self.docks["exposures"]], [_DOCK_HEIGHT], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["parameters"], self.docks["statistics"]],
-                         [_DOCK_WIDTH, _DOCK_WIDTH], Qt.Orientation.Horizontal)
-
-    def _restore_settings(self) -> None:
-        geometry = self.settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1500, 950)
-            self._default_dock_sizes()
-        state = self.settings.value("window_state")
-        if state is not None:
-            self.restoreState(state)
-        colormap = self.settings.value("colormap", "inferno")
-        if colormap in COLORMAPS:
-            self.colormap.setCurrentText(colormap)
-            self.grid.set_colormap(colormap)
-        for key, panel in self.grid.panels.items():
-            for name, combo in (("limits", panel.limits), ("stretch", panel.stretch)):
-                value = self.settings.value(f"{key}/{name}")
-                if value is not None and combo.findText(value) >= 0:
-                    combo.setCurrentText(value)
-
-    def save_settings(self) -> None:
-        """Remember geometry, docks, colour map, limits and stretches."""
-        self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("window_state", self.saveState())
-        self.settings.setValue("colormap", self.colormap.currentText())
-        for key, panel in self.grid.panels.items():
-            self.settings.setValue(f"{key}/limits", panel.limits.currentText())
-            self.settings.setValue(f"{key}/stretch", panel.stretch.currentText())
-        self.settings.sync()
-
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         """Accept local files dragged over the window."""
         if event.mimeData().hasUrls() and all(url.isLocalFile() for url in event.mimeData().urls()):
@@ -396,7 +316,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         if self.remember_settings:
-            self.save_settings()
+            save_settings(self)
         self.recovery.close()
         QApplication.instance().removeEventFilter(self.single_keys)
         # Rate-limited signals keep timers: stop them so none fires on a deleted view.
