@@ -146,3 +146,40 @@ def test_quitting_with_unsaved_edits_asks(qtbot, settings_dir, cache, small_nirs
     again.named_actions["quit"].trigger()
     assert not again.isVisible() and not again.recovery.autosave.path.exists()
     assert not again.recovery.autosave.lock  # released
+
+
+def test_session_round_trip_resets_the_selection_and_applies_the_zoom(
+        qtbot, window, tmp_path, settings_dir, cache, dialogs, small_nirspec):
+    window.session.set_parameters(kernel_size=9, flagfrac_upper=0.004)
+    window.session.set_role(2, "ignored")
+    window.session.edit_pixels([1, 2], [3, 4], 1)
+    window.grid.panels["difference"].stretch.setCurrentText("asinh")
+    window._hovered(1, 2)
+    window.named_actions["marker"].trigger()
+    window.markers.set_note(0, "check")
+    wait_for_result(qtbot, window)
+    view = window.grid.panels["combined"].plot.getViewBox()
+    view.setRange(xRange=(10, 60), yRange=(20, 70), padding=0)
+    zoom = view.viewRange()
+    dialogs.save_paths.append(tmp_path / "s.json")
+    window.named_actions["save_session"].trigger()
+    assert not window.recovery.has_unsaved_edits()
+    other = create_main_window([small_nirspec.selfcals[0]])
+    other.interactive = True
+    qtbot.addWidget(other)
+    wait_for_result(qtbot, other)
+    other.session.select_pixel(100, 200)
+    dialogs.open_file.append(tmp_path / "s.json")
+    other.named_actions["open_session"].trigger()
+    assert other.session.selected is None  # the previous data's pixel is gone
+    result = wait_for_result(qtbot, other)
+    assert other.session.state() == window.session.state()
+    assert result.statistics.n_forced_bad == 2
+    assert other.grid.panels["difference"].stretch.currentText() == "asinh"
+    assert other.markers.records[0]["note"] == "check"
+    assert other.markers.records[0]["x_fits"] == 2 and other.markers.records[0]["row"] == 2
+    # The saved zoom (the window's aspect may widen one axis): same centre, same x span.
+    restored = np.array(other.grid.panels["combined"].plot.getViewBox().viewRange())
+    np.testing.assert_allclose(restored.mean(axis=1), np.mean(zoom, axis=1), atol=1.0)
+    assert restored[0, 1] - restored[0, 0] < 120 and restored[1, 1] - restored[1, 0] < 120
+    other.close()
