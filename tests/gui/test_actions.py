@@ -116,7 +116,7 @@ def test_a_spin_box_keeps_the_digits_typed_into_it(qtbot, window):
 
 
 def test_a_note_being_edited_keeps_every_key(qtbot, window):
-    window._hovered(3, 4)
+    window.grid.hovered.emit(3, 4)
     window.named_actions["marker"].trigger()
     table = window.markers_panel.table
     window.docks["markers"].raise_()
@@ -136,7 +136,7 @@ def test_walking_every_menu_item_raises_nothing(qtbot, window, dialogs, tmp_path
                                                 small_nirspec):
     window.session.edit_pixels([2, 3], [4, 5], 1)
     wait_for_result(qtbot, window)
-    window._hovered(5, 6)
+    window.grid.hovered.emit(5, 6)
     out = tmp_path / "out"
     out.mkdir()
     walked = []

@@ -51,7 +51,7 @@ def test_saved_products_with_edits_equal_the_commands_with_the_edits_file(
 
 def test_markers_blink_and_exports(qtbot, window, tmp_path, dialogs):
     result = window.session.result
-    window._hovered(7, 5)
+    window.grid.hovered.emit(7, 5)
     window.named_actions["marker"].trigger()
     (record,) = window.markers.records
     assert (record["column"], record["row"]) == (7, 5)

@@ -247,7 +247,7 @@ def test_remove_selected_exposures_and_markers(qtbot, window):
     qtbot.mouseClick(window.exposures.remove_button, Qt.MouseButton.LeftButton)
     assert [entry.name for entry in window.session.entries] == names[:3]
     for column in (1, 2, 3):
-        window._hovered(column, 0)
+        window.grid.hovered.emit(column, 0)
         window.named_actions["marker"].trigger()
     window.markers_panel.table.selectRow(1)
     qtbot.mouseClick(window.markers_panel.remove_button, Qt.MouseButton.LeftButton)
@@ -265,7 +265,7 @@ def test_the_hint_goes_when_data_arrive_and_messages_never_cover_the_readout(
     window.named_actions["open"].trigger()
     wait_for_result(qtbot, window)
     assert "Open exposures" not in readout.text()
-    window._hovered(3, 4)
+    window.grid.hovered.emit(3, 4)
     window.statusBar().showMessage("Tool: flag brush", 3000)
     assert readout.isVisible() and "x=4 y=5 (FITS" in readout.text()
     window.named_actions["close_all"].trigger()

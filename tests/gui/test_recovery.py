@@ -154,7 +154,7 @@ def test_session_round_trip_resets_the_selection_and_applies_the_zoom(
     window.session.set_role(2, "ignored")
     window.session.edit_pixels([1, 2], [3, 4], 1)
     window.grid.panels["difference"].stretch.setCurrentText("asinh")
-    window._hovered(1, 2)
+    window.grid.hovered.emit(1, 2)
     window.named_actions["marker"].trigger()
     window.markers.set_note(0, "check")
     wait_for_result(qtbot, window)
@@ -168,10 +168,14 @@ def test_session_round_trip_resets_the_selection_and_applies_the_zoom(
     other.interactive = True
     qtbot.addWidget(other)
     wait_for_result(qtbot, other)
-    other.session.select_pixel(100, 200)
+    other.session.select_pixel(90, 120)
+    other.grid.hovered.emit(120, 90)
+    other.grid.panels["combined"].move_crosshair(120, 90)
     dialogs.open_file.append(tmp_path / "s.json")
     other.named_actions["open_session"].trigger()
     assert other.session.selected is None  # the previous data's pixel is gone
+    assert not other.grid.panels["combined"].vline.isVisible()
+    assert other.cursor_label.text() == ""
     result = wait_for_result(qtbot, other)
     assert other.session.state() == window.session.state()
     assert result.statistics.n_forced_bad == 2

@@ -22,7 +22,7 @@ from PyQt6.QtWidgets import (
 )
 
 from .. import __version__
-from ..model import MarkersModel, describe_pixel, pixel_label
+from ..model import MarkersModel, dataset_key, describe_pixel, pixel_label
 from ..session import Session, SessionResult
 from .actions import (
     SingleKeyShortcuts,
@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self._arrow_keys()
         self.setAcceptDrops(True)
         self._hover: tuple[int, int] | None = None
+        self._dataset: str | None = None
         self._connect()
         self._default_state = self.saveState()
         restore_settings(self)
@@ -242,11 +243,14 @@ class MainWindow(QMainWindow):
         science = self.session.science_entry
         name = f" — {science.name}" if science else ""
         self.setWindowTitle(f"badpix-inspector {__version__}{name}")
-        if self.session.entries:
+        key = dataset_key(entry.exposure.path for entry in self.session.entries)
+        if key != self._dataset:  # other data: nothing of the old pointer applies
+            self._dataset = key
             self._hover = None
-            self.cursor_label.setText("")  # the hint is for an empty window
-        else:
-            self.cursor_label.setText(_HINT)
+            for panel in self.grid.panels.values():
+                panel.vline.setVisible(False)
+                panel.hline.setVisible(False)
+            self.cursor_label.setText("" if self.session.entries else _HINT)
         self.recovery.dataset_changed()
 
     def _pixel_clicked(self, row: int, column: int) -> None:
