@@ -307,3 +307,17 @@ def test_without_a_display_one_line_and_exit_2(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("badpix-inspector: error: no display")
     assert "--screenshot" in lines[0] and "badpix-selfcal" in lines[0] and "xvfb-run" in lines[0]
+
+
+def test_at_1280x720_the_parameters_are_not_scrolled_away(qtbot, settings_dir, cache,
+                                                          small_nirspec):
+    window = create_main_window([small_nirspec.association])
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    wait_for_result(qtbot, window)
+    for widget in (window.parameters.force_single, window.parameters.defaults):
+        shown = widget.visibleRegion().boundingRect()
+        assert shown.height() == widget.height(), widget.objectName()
+    window.close()

@@ -63,6 +63,11 @@ def build_docks(window: MainWindow) -> dict[str, QDockWidget]:
         docks[key].setMinimumWidth(MIN_DOCK_WIDTH)
     for key in ("exposures", "histogram", "inspector", "markers"):
         docks[key].setMinimumHeight(MIN_DOCK_HEIGHT)
+    # The parameters are the controls most used: never scrolled out of sight (force_single,
+    # Pipeline defaults), the Flags dock below scrolls instead.
+    title = docks["parameters"].style().pixelMetric(
+        docks["parameters"].style().PixelMetric.PM_TitleBarHeight)
+    docks["parameters"].setMinimumHeight(window.parameters.sizeHint().height() + title + 8)
     return docks
 
 
