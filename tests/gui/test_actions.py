@@ -8,7 +8,7 @@ pytest.importorskip("PyQt6")
 from gui_helpers import wait_for_result
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import QApplication, QDialog, QLineEdit, QTableWidget, QToolButton
+from PyQt6.QtWidgets import QApplication, QComboBox, QDialog, QLineEdit, QTableWidget, QToolButton
 
 from badpix_inspector.gui.actions import ACTIONS
 
@@ -20,7 +20,9 @@ def focus_targets(window):
     """A table, a spin box and an image: what may hold the focus when a key is pressed."""
     window.docks["exposures"].raise_()
     return {"table": window.exposures.table, "spin box": window.parameters.kernel_size,
-            "image": window.grid.panels["difference"].graphics}
+            "image": window.grid.panels["difference"].graphics,
+            "combo box": window.findChild(QComboBox, "dispaxis"),
+            "role combo box in the table": window.exposures.table.cellWidget(2, 1)}
 
 
 def press(qtbot, widget, sequence):
@@ -79,7 +81,8 @@ def test_cancelled_dialogs_write_nothing(qtbot, window, dialogs, tmp_path, excep
     assert not list(tmp_path.glob("*.fits")) and not list(tmp_path.glob("*.asdf"))
 
 
-@pytest.mark.parametrize("target", ["table", "spin box", "image"])
+@pytest.mark.parametrize("target", ["table", "spin box", "image", "combo box",
+                                    "role combo box in the table"])
 def test_every_shortcut_works_whatever_holds_the_focus(qtbot, window, dialogs, target,
                                                        excepthook):
     skip = {"quit", "demo", "shortcuts"}  # quitting and the demo have tests of their own
