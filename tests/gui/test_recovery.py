@@ -187,3 +187,31 @@ def test_session_round_trip_resets_the_selection_and_applies_the_zoom(
     np.testing.assert_allclose(restored.mean(axis=1), np.mean(zoom, axis=1), atol=1.0)
     assert restored[0, 1] - restored[0, 0] < 120 and restored[1, 1] - restored[1, 0] < 120
     other.close()
+
+
+def test_close_all_asks_before_unsaved_edits_go(qtbot, settings_dir, cache, small_nirspec,
+                                                dialogs):
+    window = open_window(qtbot, [small_nirspec.association])
+    edited(qtbot, window, [2], [2])
+    autosave = window.recovery.autosave.path
+    dialogs.buttons[:] = ["cancel"]
+    window.named_actions["close_all"].trigger()
+    assert window.session.entries and autosave.is_file()
+    dialogs.buttons[:] = ["discard"]
+    window.named_actions["close_all"].trigger()
+    assert not window.session.entries and not autosave.exists()
+    assert dialogs.asked == ["Unsaved hand edits"] * 2
+    window.close()
+
+
+def test_nobody_to_ask_keeps_the_autosave_for_a_later_window(qtbot, settings_dir, cache,
+                                                              small_nirspec):
+    window = create_main_window([small_nirspec.association])  # offscreen: not interactive
+    qtbot.addWidget(window)
+    wait_for_result(qtbot, window)
+    edited(qtbot, window, [3], [3])
+    autosave = window.recovery.autosave.path
+    window.named_actions["close_all"].trigger()
+    assert not window.session.entries and autosave.is_file()
+    assert [p.name for p in window.recovery.autosave.orphans()] == [autosave.name]
+    window.close()

@@ -83,6 +83,8 @@ class FileCommands:
         finally:
             QApplication.restoreOverrideCursor()
         self.window.statusBar().clearMessage()
+        if not self.window.recovery.may_close():  # unsaved edits of the data open now
+            return
         self.session.clear()
         self.open_paths([association])
 

@@ -166,7 +166,9 @@ class MainWindow(QMainWindow):
         return self.files.open_paths(paths)
 
     def close_all(self) -> None:
-        """Forget every exposure, the edits with them, and the selection."""
+        """Forget every exposure, the edits with them (asked first), and the selection."""
+        if not self.recovery.may_close():
+            return
         self.session.clear()
         self._hover = None
 

@@ -36,6 +36,9 @@ class Recovery:
         self.autosave = autosave or Autosave()
         self._offered: set[str] = set()
         self._restoring = False
+        #: Set when unsaved edits were autosaved because nobody could be asked: the next
+        #: change of dataset leaves that autosave for a later window.
+        self._keep_autosave = False
         self._pending_view: dict | None = None
         self.timer = QTimer(window)
         self.timer.setSingleShot(True)
@@ -66,7 +69,8 @@ class Recovery:
         key = dataset_key(entry.exposure.path for entry in self.session.entries)
         if key == self.autosave.key:
             return
-        owned = self.autosave.switch(key)
+        owned = self.autosave.switch(key, keep_old=self._keep_autosave)
+        self._keep_autosave = False
         if key is not None and not owned:
             self.window.statusBar().showMessage(
                 "Another window is editing these files: hand edits here are not autosaved.",
@@ -164,7 +168,7 @@ class Recovery:
         path, _ = QFileDialog.getOpenFileName(self.window, "Open session",
                                               self.window.files.last_folder(),
                                               "Sessions (*.json)")
-        if path:
+        if path and self.may_close():  # the session replaces the data and their edits
             self.open_session(path)
 
     def open_session(self, path: str | Path) -> bool:
@@ -204,7 +208,10 @@ class Recovery:
     # -- quitting ------------------------------------------------------------------------
 
     def may_close(self) -> bool:
-        """Ask about unsaved edits; return False when the user cancels quitting."""
+        """Ask about unsaved edits before they go (quitting, other data, Close all).
+
+        Returns False when the user cancels.
+        """
         if self.has_unsaved_edits():
             answer = self.window.ask(
                 "Unsaved hand edits",
@@ -217,6 +224,7 @@ class Recovery:
                 self.autosave.remove()
             elif answer is None:
                 self.write_autosave()  # nobody to ask: keep them for the next run
+                self._keep_autosave = True
         return True
 
     def close(self) -> None:

@@ -161,16 +161,18 @@ class Autosave:
         """True when this window holds the dataset's lock (and so may use its autosave)."""
         return self.lock is not None and self.lock.held
 
-    def switch(self, key: str | None) -> bool:
+    def switch(self, key: str | None, keep_old: bool = False) -> bool:
         """Follow the window to another dataset: release the old lock, claim the new one.
 
-        The old dataset's autosave is removed first when this window owned it: its edits
-        are carried over to the new dataset (same detector) or were dropped with the data.
+        The old dataset's autosave is removed first when this window owned it (its edits
+        are carried over to the new dataset, same detector, or the user let them go),
+        unless ``keep_old``: then it stays for a later window to offer back.
         Returns whether the new dataset's lock is held.
         """
         if key == self.key:
             return self.owned
-        self.remove()
+        if not keep_old:
+            self.remove()
         self.release()
         self.key = key
         if key is not None:
