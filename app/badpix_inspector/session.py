@@ -16,8 +16,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .core import PARAMETER_SPECS, ManualEdits, SelfcalParameters, validate_dispaxis
 from .core.statistics import (
     LABEL_ALREADY_BAD,
@@ -316,12 +314,6 @@ class Session:
         """Move the selected pixel by whole pixels (the arrow keys)."""
         if self.selected is not None:
             self.select_pixel(self.selected[0] + rows, self.selected[1] + columns)
-
-    def edit_lists(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """Return the edits as forced-bad and forced-good ``[row, column]`` lists."""
-        if self.edits is None:
-            return None
-        return np.argwhere(self.edits.forced_bad), np.argwhere(self.edits.forced_good)
 
     # -- parameters ----------------------------------------------------------------------
 

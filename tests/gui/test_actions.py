@@ -208,3 +208,24 @@ def test_tools_by_key_and_escape_leaves_blink(qtbot, window):
     press(qtbot, image, window.named_actions["leave_blink"].shortcut())
     assert science.data is window.session.result.science
     assert np.shares_memory(science.data, window.session.result.science)
+
+
+def test_every_toolbar_button_clicked(qtbot, window, dialogs, excepthook):
+    window.session.edit_pixels([1], [1], 1)  # Undo and Redo have something to do
+    clicked = 0
+    for toolbar in window.toolbars.values():
+        for button in toolbar.findChildren(QToolButton):
+            action = button.defaultAction()
+            if action is None or not action.objectName().startswith("action_"):
+                continue
+            if not action.isEnabled():
+                window.session.edit_pixels([2], [2], 1)
+                window.session.undo()
+            fired = counting(action)
+            qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+            assert fired, action.objectName()
+            clicked += 1
+            wait_for_result(qtbot, window)
+    assert clicked == 12  # Open, Save, Export pars, Copy strun, Fit; 5 tools, Undo, Redo
+    assert window.grid.tool == "unflag rectangle"  # the last tool button clicked
+    assert not excepthook.errors and not dialogs.errors
