@@ -21,7 +21,9 @@ import numpy as np
 from .core import (
     FORCED_BAD,
     FORCED_GOOD,
+    PARAMETER_SPECS,
     Filtered,
+    ManualEdits,
     SelfcalParameters,
     SelfcalStages,
     final_flags,
@@ -43,6 +45,7 @@ from .io import (
 )
 
 __all__ = [
+    "DISPAXIS_CHOICES",
     "ROLES_USED",
     "ExposureEntry",
     "SessionResult",
@@ -50,6 +53,7 @@ __all__ = [
     "StageCache",
     "compute_result",
     "read_entries",
+    "read_state",
 ]
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,8 @@ log = logging.getLogger(__name__)
 #: from the file layer, is the one list; "ignored" keeps an exposure loaded but unused).
 ROLES_USED = tuple(role for role in ROLES if role != "ignored")
 _ROLE_ORDER = {role: order for order, role in enumerate(ROLES_USED)}
+#: Dispersion-axis choices: "auto" (from DISPAXIS), 1, 2, or None (square window).
+DISPAXIS_CHOICES: tuple[Any, ...] = ("auto", 1, 2, None)
 
 
 @dataclass
@@ -300,3 +306,39 @@ def read_entries(
                 "open exposures of one detector together",
             )
     return added, association
+
+
+def read_state(
+    exposures: Sequence[tuple[str | Path, str]],
+    parameters: dict[str, Any] | None,
+    dispaxis: Any,
+    edits: dict[str, Any] | None,
+) -> tuple[list[ExposureEntry], SelfcalParameters, ManualEdits | None]:
+    """Read and check a saved state (a session file's): exposures, parameters, edits.
+
+    Raises
+    ------
+    InputError
+        For an unreadable exposure, exposures of different shapes or an unknown axis.
+    ParameterError
+        For a parameter out of range.
+    """
+    entries = [ExposureEntry(read_exposure(path, role, with_dq=True), role)
+               for path, role in exposures]
+    shapes = {entry.exposure.shape for entry in entries}
+    if len(shapes) > 1:
+        raise InputError(None, f"the exposures differ in shape ({sorted(shapes)})",
+                         "fix the session file")
+    restored = SelfcalParameters(**{name: value for name, value in (parameters or {}).items()
+                                    if name in PARAMETER_SPECS})
+    if dispaxis not in DISPAXIS_CHOICES:
+        raise InputError(None, f"dispersion axis {dispaxis!r} is not one of "
+                         f"{DISPAXIS_CHOICES}", "fix the session file")
+    shape = next(iter(shapes), None)
+    restored_edits = None
+    if shape is not None:
+        restored_edits = ManualEdits(shape)
+        if edits:
+            restored_edits.load(edits.get("forced_bad") or [], edits.get("forced_good") or [])
+            restored_edits.forget_history()
+    return entries, restored, restored_edits

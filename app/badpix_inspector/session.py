@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .core import PARAMETER_SPECS, ManualEdits, SelfcalParameters, validate_dispaxis
+from .core import ManualEdits, SelfcalParameters, validate_dispaxis
 from .core.statistics import (
     LABEL_ALREADY_BAD,
     LABEL_FORCED_BAD,
@@ -27,14 +27,16 @@ from .core.statistics import (
     FlagStatistics,
 )
 from .inspection import (
+    DISPAXIS_CHOICES,
     ROLES_USED,
     ExposureEntry,
     SessionResult,
     Snapshot,
     StageCache,
     read_entries,
+    read_state,
 )
-from .io import InputError, ProductMembers, read_exposure
+from .io import InputError, ProductMembers
 
 # The label values, the statistics and the result types are defined once, in the core and
 # in `inspection`; they are re-exported here because the widgets observing a session
@@ -57,8 +59,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Dispersion-axis choices: "auto" (from DISPAXIS), 1, 2, or None (square window).
-DISPAXIS_CHOICES: tuple[Any, ...] = ("auto", 1, 2, None)
 
 class Event:
     """A list of callbacks, called in order with the emitted arguments."""
@@ -162,24 +162,7 @@ class Session:
         Everything is read and checked first; on an `InputError` (or `ParameterError`)
         the session is left as it was.
         """
-        entries = [ExposureEntry(read_exposure(path, role, with_dq=True), role)
-                   for path, role in exposures]
-        shapes = {entry.exposure.shape for entry in entries}
-        if len(shapes) > 1:
-            raise InputError(None, f"the exposures differ in shape ({sorted(shapes)})",
-                             "fix the session file")
-        known = set(PARAMETER_SPECS)
-        restored = SelfcalParameters(**{k: v for k, v in (parameters or {}).items() if k in known})
-        if dispaxis not in DISPAXIS_CHOICES:
-            raise InputError(None, f"dispersion axis {dispaxis!r} is not one of "
-                             f"{DISPAXIS_CHOICES}", "fix the session file")
-        shape = next(iter(shapes), None)
-        restored_edits = None
-        if shape is not None:
-            restored_edits = ManualEdits(shape)
-            if edits:
-                restored_edits.load(edits.get("forced_bad") or [], edits.get("forced_good") or [])
-                restored_edits.forget_history()
+        entries, restored, restored_edits = read_state(exposures, parameters, dispaxis, edits)
         self.entries = entries
         self.association = None if association is None else Path(association)
         self.parameters, self.dispaxis_choice = restored, dispaxis
