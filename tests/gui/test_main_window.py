@@ -321,3 +321,16 @@ def test_at_1280x720_the_parameters_are_not_scrolled_away(qtbot, settings_dir, c
         shown = widget.visibleRegion().boundingRect()
         assert shown.height() == widget.height(), widget.objectName()
     window.close()
+
+
+def test_display_problem_is_checked_before_qt_starts():
+    from badpix_inspector.gui import display_problem
+
+    if sys.platform in ("win32", "darwin"):
+        pytest.skip("these platforms always have a display")
+    assert "no display" in display_problem(False, {})
+    assert "no display" in display_problem(False, {"QT_QPA_PLATFORM": "xcb"})
+    assert display_problem(True, {}) is None  # --screenshot goes offscreen
+    assert display_problem(False, {"DISPLAY": ":0"}) is None
+    assert display_problem(False, {"WAYLAND_DISPLAY": "wayland-0"}) is None
+    assert display_problem(False, {"QT_QPA_PLATFORM": "offscreen"}) is None
