@@ -32,6 +32,7 @@ class Dialogs:
     def __init__(self, monkeypatch):
         self.save_paths, self.folders, self.open_files, self.open_file = [], [], [], []
         self.buttons, self.errors, self.asked, self.suggested = [], [], [], []
+        self.texts = []
         patch = monkeypatch.setattr
         patch(QFileDialog, "getSaveFileName", staticmethod(self._save))
         patch(QFileDialog, "getExistingDirectory", staticmethod(self._folder))
@@ -67,6 +68,7 @@ class Dialogs:
 
     def _question(self, parent, title, text, *args):
         self.asked.append(title)
+        self.texts.append(text)
         answer = self.buttons.pop(0) if self.buttons else "cancel"
         return self._BUTTONS[answer]
 

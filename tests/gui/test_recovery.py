@@ -92,6 +92,7 @@ def test_after_a_crash_the_same_data_offers_the_edits_back(qtbot, settings_dir, 
     dialogs.buttons[:] = ["restore"]
     second = open_window(qtbot, [small_nirspec.association])
     qtbot.waitUntil(lambda: dialogs.asked == ["Restore unsaved edits?"], timeout=5000)
+    assert f"{small_nirspec.science.name} and 3 more files" in dialogs.texts[0]
     wait_for_result(qtbot, second)
     np.testing.assert_array_equal(second.session.edits.state, state)
     assert second.recovery.has_unsaved_edits()  # restored edits still need saving

@@ -26,6 +26,20 @@ __all__ = ["Recovery"]
 log = logging.getLogger(__name__)
 
 
+def _describe(autosave: Path) -> str:
+    """Name the data an autosave belongs to (its science file and how many others)."""
+    try:
+        exposures = read_session(autosave).get("exposures") or []
+    except InputError:
+        return f"unreadable data ({autosave.name})"
+    science = next((item for item in exposures if item.get("role") == "science"),
+                   exposures[0] if exposures else None)
+    if science is None:
+        return "no files"
+    others = len(exposures) - 1
+    return f"{Path(science['path']).name}" + (f" and {others} more files" if others else "")
+
+
 class Recovery:
     """Sessions and the autosave of one window."""
 
@@ -105,7 +119,7 @@ class Recovery:
         answer = self.window.ask(
             "Restore unsaved edits?",
             f"badpix-inspector did not close normally and left unsaved hand edits of "
-            f"these files ({source.name}). Restore them?", ("restore", "discard"))
+            f"{_describe(source)}. Restore them?", ("restore", "discard"))
         if answer == "restore":
             return self.restore_autosave(source)
         if answer == "discard":
