@@ -359,8 +359,9 @@ class SingleKeyShortcuts(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Trigger a single-key action for a key press a focused widget would swallow."""
-        kind = event.type()
-        if kind not in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress):
+        # Only presses: a key that Qt's shortcut map takes never arrives as a press, so an
+        # action is never triggered twice.
+        if event.type() != QEvent.Type.KeyPress:
             return False
         if not isinstance(watched, QWidget) or watched.window() is not self.window:
             return False
@@ -372,7 +373,5 @@ class SingleKeyShortcuts(QObject):
             return False
         if _keeps_key(focus, event.text()):
             return False
-        if kind == QEvent.Type.ShortcutOverride:
-            return False  # let Qt's shortcut map try first; a swallowed press comes next
         action.trigger()
         return True
