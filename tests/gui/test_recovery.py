@@ -216,3 +216,16 @@ def test_nobody_to_ask_keeps_the_autosave_for_a_later_window(qtbot, settings_dir
     assert not window.session.entries and autosave.is_file()
     assert [p.name for p in window.recovery.autosave.orphans()] == [autosave.name]
     window.close()
+
+
+def test_undoing_every_edit_drops_the_autosave(qtbot, settings_dir, cache, small_nirspec,
+                                              dialogs):
+    window = open_window(qtbot, [small_nirspec.association])
+    edited(qtbot, window, [2, 3], [2, 3])
+    window.named_actions["undo"].trigger()
+    assert not window.recovery.autosave.path.exists()  # nothing left to recover
+    window.named_actions["redo"].trigger()
+    qtbot.waitUntil(window.recovery.autosave.available, timeout=5000)
+    dialogs.buttons[:] = ["discard"]
+    window.close()
+

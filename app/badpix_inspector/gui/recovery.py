@@ -72,9 +72,17 @@ class Recovery:
         self.autosave.remove()
 
     def edits_changed(self) -> None:
-        """Schedule an autosave a second after the last edit."""
+        """Schedule an autosave a second after the last edit; drop it once nothing is unsaved.
+
+        Undoing every edit (or back to what was saved) leaves nothing to recover: an
+        autosave left behind would offer edits the user took back.
+        """
         if self.has_unsaved_edits():
             self.timer.start()
+        else:
+            self.timer.stop()
+            if not self._keep_autosave:  # unless left for a later window (nobody asked)
+                self.autosave.remove()
 
     # -- the dataset's autosave ----------------------------------------------------------
 
