@@ -334,3 +334,20 @@ def test_display_problem_is_checked_before_qt_starts():
     assert display_problem(False, {"DISPLAY": ":0"}) is None
     assert display_problem(False, {"WAYLAND_DISPLAY": "wayland-0"}) is None
     assert display_problem(False, {"QT_QPA_PLATFORM": "offscreen"}) is None
+
+
+def test_a_squeezed_layout_remembered_comes_back_usable(qtbot, settings_dir, cache):
+    first = create_main_window()
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(400, 300)
+    qtbot.wait(50)
+    first.close()  # remembers geometry and docks
+    second = create_main_window()
+    qtbot.addWidget(second)
+    second.show()
+    second.resize(1600, 1000)
+    qtbot.wait(50)
+    assert second.docks["parameters"].width() >= 240
+    assert second.docks["statistics"].width() >= 240
+    second.close()
