@@ -55,6 +55,7 @@ def test_inspector_values_equal_the_arrays_and_arrows_move_it(qtbot, window):
     minimum_row = [table.item(n, 5).text() for n in range(len(result.used))].index("◀ minimum")
     assert minimum_row == result.source_index[row, column]
     assert "flagged" in window.inspector.title.text()
+    assert f"x={column + 1} y={row + 1} (FITS, 1-based)" in window.inspector.title.text()
     window.grid.setFocus()
     qtbot.keyClick(window.grid, Qt.Key.Key_Right)
     assert window.session.selected == (row, column + 1)
