@@ -8,14 +8,7 @@ import pytest
 from badpix_inspector import badpix_selfcal
 from badpix_inspector.core import ParameterError, combine
 from badpix_inspector.io import InputError
-from badpix_inspector.session import (
-    LABEL_HIGH,
-    LABEL_LOW,
-    LABEL_PREFLAGGED,
-    Session,
-    _count_edge_flags,
-    robust_sigma_sorted,
-)
+from badpix_inspector.session import LABEL_ALREADY_BAD, LABEL_HIGH, LABEL_LOW, Session
 
 
 @pytest.fixture
@@ -46,14 +39,14 @@ def test_association_roles_and_flags_equal_the_core(session, small_nirspec):
     assert stats.n_total == expected.sum() == stats.n_low + stats.n_high
     assert (result.labels == LABEL_LOW).sum() == stats.n_low
     assert (result.labels == LABEL_HIGH).sum() == stats.n_high
-    preflagged = (session.entries[0].exposure.dq & 1) != 0
-    assert stats.n_preflagged == preflagged.sum()
-    assert ((result.labels == LABEL_PREFLAGGED) == (preflagged & ~expected)).all()
+    already_bad = (session.entries[0].exposure.dq & 1) != 0
+    assert stats.n_already_bad == already_bad.sum()
+    assert ((result.labels == LABEL_ALREADY_BAD) == (already_bad & ~expected)).all()
     assert stats.n_finite == np.isfinite(result.difference).sum()
     assert 0 < stats.sigma < np.nanstd(result.difference) * 3
 
 
-def test_fraction_change_reuses_the_filtered_image_kernel_change_does_not(session,
+def test_fraction_change_reuses_the_smoothed_image_kernel_change_does_not(session,
                                                                           small_nirspec):
     received = results_of(session)
     session.open_paths([small_nirspec.association])
@@ -152,7 +145,7 @@ def test_failures_are_reported_not_raised(small_nirspec, monkeypatch):
     session.failed.connect(messages.append)
     session.open_paths([small_nirspec.association])
     session.wait()
-    monkeypatch.setattr(session, "_compute", lambda snapshot: 1 / 0)
+    monkeypatch.setattr(session._cache, "compute", lambda snapshot: 1 / 0)
     session.set_parameters(kernel_size=5)
     session.wait()
     for function in later:
@@ -160,35 +153,6 @@ def test_failures_are_reported_not_raised(small_nirspec, monkeypatch):
     session.close()
     assert messages and "ZeroDivisionError" in messages[0]
     assert session.busy is False
-
-
-@pytest.mark.parametrize("dispaxis", [1, 2, None])
-def test_edge_flag_count_matches_a_mask(dispaxis):
-    rng = np.random.default_rng(4)
-    for shape in [(40, 50), (9, 30), (3, 3), (1, 12), (100, 7)]:
-        flags = rng.random(shape) < 0.3
-        for half in (0, 1, 2, 7):
-            edge = np.zeros(shape, dtype=bool)
-            if half:
-                if dispaxis in (2, None):
-                    edge[:half, :] = edge[-half:, :] = True
-                if dispaxis in (1, None):
-                    edge[:, :half] = edge[:, -half:] = True
-            assert _count_edge_flags(flags, half, dispaxis) == (flags & edge).sum()
-
-
-def test_robust_sigma_from_sorted_values_equals_numpys_mad():
-    rng = np.random.default_rng(8)
-    for size in (1, 2, 3, 4, 5, 10, 101, 1000, 4097):
-        for _ in range(20):
-            values = rng.standard_t(2, size=size) * rng.uniform(0.1, 10)
-            if rng.random() < 0.3:  # ties, as in real data
-                values = np.round(values, 1)
-            values = np.sort(values.astype(rng.choice([np.float32, np.float64])))
-            as_float = values.astype(np.float64)
-            expected = 1.4826 * np.median(np.abs(as_float - np.median(as_float)))
-            assert robust_sigma_sorted(values) == pytest.approx(expected, rel=1e-12, abs=1e-300)
-    assert np.isnan(robust_sigma_sorted(np.array([])))
 
 
 def test_edits_survive_parameter_changes_and_undo_restores(session, small_nirspec):

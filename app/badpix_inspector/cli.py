@@ -157,17 +157,16 @@ def _unexpected(error: BaseException) -> int:
 
 def _add_parameter_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
     """Add the step's parameters as options (no defaults: a parameter file may set them)."""
-    for name in ("flagfrac_lower", "flagfrac_upper", "kernel_size"):
-        spec = PARAMETER_SPECS[name]
+    for name, spec in PARAMETER_SPECS.items():  # the one list of parameters
+        if spec.kind is bool:
+            parser.add_argument(*_spellings(name), dest=name, action="store_true",
+                                default=False if defaults else None, help=spec.help)
+            continue
         parser.add_argument(
             *_spellings(name), dest=name, metavar="N" if spec.kind is int else "F",
             default=spec.default if defaults else None,
             help=f"{spec.help} (default {spec.default})",
         )  # fmt: skip
-    for name in ("force_single", "save_flagged_bkg"):
-        parser.add_argument(*_spellings(name), dest=name, action="store_true",
-                            default=False if defaults else None,
-                            help=PARAMETER_SPECS[name].help)
 
 
 def build_batch_parser() -> argparse.ArgumentParser:
@@ -368,13 +367,8 @@ def _single_main(argv: list[str]) -> int:
     arguments = parser.parse_args(argv)
     _refuse_absurd_kernel(parser, arguments.kernel_size)
     try:
-        parameters = SelfcalParameters(
-            flagfrac_lower=arguments.flagfrac_lower,
-            flagfrac_upper=arguments.flagfrac_upper,
-            kernel_size=arguments.kernel_size,
-            force_single=arguments.force_single,
-            save_flagged_bkg=arguments.save_flagged_bkg,
-        )
+        parameters = SelfcalParameters(**{name: getattr(arguments, name)
+                                          for name in PARAMETER_SPECS})
     except ParameterError as error:
         parser.error(str(error))
     _configure_logging(arguments.verbose, arguments.quiet)

@@ -11,63 +11,53 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .core import (
-    DO_NOT_USE,
-    FORCED_BAD,
-    FORCED_GOOD,
-    Filtered,
-    ManualEdits,
-    SelfcalParameters,
-    SelfcalStages,
-    Thresholds,
-    final_flags,
-    validate_dispaxis,
+from .core import ManualEdits, SelfcalParameters, validate_dispaxis
+from .core.statistics import (
+    LABEL_ALREADY_BAD,
+    LABEL_FORCED_BAD,
+    LABEL_FORCED_GOOD,
+    LABEL_HIGH,
+    LABEL_LOW,
+    LABEL_NONE,
+    FlagStatistics,
 )
-from .io import (
-    Exposure,
-    InputError,
-    ProductMembers,
-    is_association,
-    read_association,
-    read_exposure,
+from .inspection import (
+    DISPAXIS_CHOICES,
+    ROLES_USED,
+    ExposureEntry,
+    SessionResult,
+    Snapshot,
+    StageCache,
+    read_entries,
+    read_state,
 )
+from .io import InputError, ProductMembers
 
+# The label values, the statistics and the result types are defined once, in the core and
+# in `inspection`; they are re-exported here because the widgets observing a session
+# read them with its results.
 __all__ = [
     "DISPAXIS_CHOICES",
+    "LABEL_ALREADY_BAD",
     "LABEL_FORCED_BAD",
     "LABEL_FORCED_GOOD",
     "LABEL_HIGH",
     "LABEL_LOW",
-    "LABEL_PREFLAGGED",
+    "LABEL_NONE",
+    "ROLES_USED",
     "Event",
     "ExposureEntry",
     "FlagStatistics",
     "Session",
     "SessionResult",
-    "robust_sigma_sorted",
 ]
 
 log = logging.getLogger(__name__)
-
-#: Dispersion-axis choices: "auto" (from DISPAXIS), 1, 2, or None (square window).
-DISPAXIS_CHOICES: tuple[Any, ...] = ("auto", 1, 2, None)
-
-#: Values of the overlay label image, in order of precedence: where labels are pooled for
-#: display, the larger wins, so a flag is never hidden by a pre-existing DO_NOT_USE, and a
-#: hand edit is never hidden by the algorithm's flags.
-LABEL_NONE, LABEL_PREFLAGGED, LABEL_LOW, LABEL_HIGH = 0, 1, 2, 3
-LABEL_FORCED_BAD, LABEL_FORCED_GOOD = 4, 5
-
-_ROLE_ORDER = {"science": 0, "background": 1, "selfcal": 2}
 
 
 class Event:
@@ -91,123 +81,8 @@ class Event:
             callback(*arguments)
 
 
-@dataclass
-class ExposureEntry:
-    """One loaded exposure and the role the user gave it."""
-
-    exposure: Exposure
-    role: str
-    pedestal: float | None = None
-
-    @property
-    def name(self) -> str:
-        """The file name."""
-        return self.exposure.name
-
-
-@dataclass(frozen=True)
-class FlagStatistics:
-    """What the flags amount to, for the statistics panel.
-
-    Attributes
-    ----------
-    n_low, n_high, n_total : int
-        Pixels flagged below the low and above the high threshold, and both.
-    n_finite : int
-        Finite pixels of the difference image (the denominator of the fractions).
-    n_preflagged : int
-        Science pixels already DO_NOT_USE before the step.
-    n_flagged_preflagged : int
-        Flagged pixels that were already DO_NOT_USE.
-    n_edge : int
-        Flags within ``kernel_size // 2`` of the detector edge along the filter window,
-        where the zero padding biases the filtered image low.
-    n_forced_bad, n_forced_good : int
-        Pixels forced bad and forced good by hand.
-    n_final : int
-        Pixels flagged in the end: ``(algorithm | forced bad) & ~forced good``.
-    thresholds : Thresholds
-        The limits in data units.
-    sigma : float
-        Robust sigma of the difference image: 1.4826 x its median absolute deviation.
-    """
-
-    n_low: int
-    n_high: int
-    n_total: int
-    n_finite: int
-    n_preflagged: int
-    n_flagged_preflagged: int
-    n_edge: int
-    thresholds: Thresholds
-    sigma: float
-    n_forced_bad: int = 0
-    n_forced_good: int = 0
-    n_final: int = 0
-
-    @property
-    def fraction(self) -> float:
-        """Flagged fraction of the finite pixels."""
-        return self.n_total / self.n_finite if self.n_finite else 0.0
-
-
-@dataclass(frozen=True)
-class SessionResult:
-    """Everything the window shows for one request.
-
-    ``status`` is ``"complete"``, ``"skipped"`` (no background or selfcal and no
-    force_single: the pipeline would skip the step) or ``"empty"`` (no science exposure).
-    ``flags`` are the algorithm's, ``final`` include the hand edits. Arrays are None where
-    the status leaves them undefined; they are never modified.
-    """
-
-    generation: int
-    status: str
-    message: str
-    parameters: SelfcalParameters
-    dispaxis: int | None
-    used: tuple[ExposureEntry, ...] = ()
-    science: np.ndarray | None = None
-    science_dq: np.ndarray | None = None
-    combined: np.ndarray | None = None
-    smoothed: np.ndarray | None = None
-    difference: np.ndarray | None = None
-    flags: np.ndarray | None = None
-    final: np.ndarray | None = None
-    forced_bad: np.ndarray | None = None
-    forced_good: np.ndarray | None = None
-    labels: np.ndarray | None = None
-    source_index: np.ndarray | None = None
-    sorted_difference: np.ndarray | None = None
-    pedestals: tuple[float | None, ...] = ()
-    statistics: FlagStatistics | None = None
-    seconds: float = 0.0
-
-
 def _call_now(function: Callable[[], None]) -> None:
     function()
-
-
-@dataclass
-class _Snapshot:
-    generation: int
-    entries: tuple[ExposureEntry, ...]
-    parameters: SelfcalParameters
-    dispaxis: int | None
-    manual: np.ndarray | None
-
-
-@dataclass
-class _Derived:
-    """Values that cost a full pass, each kept with the stage object it was computed from.
-
-    The object itself is held (and compared with ``is``), not its id: an id can be reused
-    once the object is gone, which would hand out a stale value.
-    """
-
-    source_index: tuple[Any, np.ndarray] | None = None
-    sigma: tuple[Any, float] | None = None
-    preflagged: tuple[Any, np.ndarray, np.ndarray] | None = None
 
 
 class Session:
@@ -227,7 +102,8 @@ class Session:
     edits_changed : Event
         Emitted when hand edits are made, undone or redone.
     selection_changed : Event
-        Emitted with ``(row, column)`` when the selected pixel changes.
+        Emitted with ``(row, column)`` when the selected pixel changes, with None when
+        the selection is dropped (other data opened, everything closed).
     """
 
     def __init__(self, dispatch: Callable[[Callable[[], None]], None] | None = None) -> None:
@@ -251,41 +127,22 @@ class Session:
         self._lock = threading.Lock()
         self._generation = 0
         self._closed = False
-        self._stages: SelfcalStages | None = None
-        self._stages_key: tuple | None = None
-        self._derived = _Derived()
+        self._cache = StageCache()
 
     # -- exposures -----------------------------------------------------------------------
 
     def open_paths(self, paths: Iterable[str | Path]) -> list[ExposureEntry]:
-        """Load FITS exposures or spec2 associations and recompute.
-
-        An association's members come with their roles (only its first product is
-        loaded); loose FITS files become the science exposure when there is none yet, and
-        selfcal exposures after that.
+        """Load FITS exposures or spec2 associations (see `read_entries`) and recompute.
 
         Raises
         ------
         InputError
-            For an unreadable file, or one whose shape differs from the science exposure's;
-            nothing is added then.
+            For an unreadable file, or one whose shape differs from the others; nothing
+            is added then.
         """
-        added: list[ExposureEntry] = []
-        for path in paths:
-            path = Path(path)
-            if path.is_file() and is_association(path):
-                added += self._read_association(path)
-            else:
-                added.append(self._read_loose(path, added))
-        shape = next((entry.exposure.shape for entry in (*self.entries, *added)), None)
-        for entry in added:
-            if entry.exposure.shape != shape:
-                raise InputError(
-                    entry.exposure.path,
-                    f"SCI is {'x'.join(map(str, entry.exposure.shape))}, unlike the other "
-                    f"exposures ({'x'.join(map(str, shape))})",
-                    "open exposures of one detector together",
-                )
+        added, association = read_entries(paths, self.entries)
+        if association is not None:
+            self.association = association
         self.entries += added
         self._fit_edits()
         self.exposures_changed.emit()
@@ -305,31 +162,15 @@ class Session:
         Everything is read and checked first; on an `InputError` (or `ParameterError`)
         the session is left as it was.
         """
-        entries = [ExposureEntry(read_exposure(path, role, with_dq=True), role)
-                   for path, role in exposures]
-        shapes = {entry.exposure.shape for entry in entries}
-        if len(shapes) > 1:
-            raise InputError(None, f"the exposures differ in shape ({sorted(shapes)})",
-                             "fix the session file")
-        known = set(SelfcalParameters.__dataclass_fields__)
-        restored = SelfcalParameters(**{k: v for k, v in (parameters or {}).items() if k in known})
-        if dispaxis not in DISPAXIS_CHOICES:
-            raise InputError(None, f"dispersion axis {dispaxis!r} is not one of "
-                             f"{DISPAXIS_CHOICES}", "fix the session file")
-        shape = next(iter(shapes), None)
-        restored_edits = None
-        if shape is not None:
-            restored_edits = ManualEdits(shape)
-            if edits:
-                restored_edits.load(edits.get("forced_bad") or [], edits.get("forced_good") or [])
-                restored_edits.forget_history()
+        entries, restored, restored_edits = read_state(exposures, parameters, dispaxis, edits)
         self.entries = entries
         self.association = None if association is None else Path(association)
         self.parameters, self.dispaxis_choice = restored, dispaxis
-        self.edits, self.selected = restored_edits, None
+        self.edits = restored_edits
         self.exposures_changed.emit()
         self.parameters_changed.emit()
         self.edits_changed.emit()
+        self._forget_selection()  # the old dataset's pixel may not exist in this one
         self.request()
 
     def state(self) -> dict[str, Any]:
@@ -350,32 +191,6 @@ class Session:
         if self.edits is None or self.edits.shape != shape:
             self.edits = ManualEdits(shape)
             self.edits_changed.emit()
-
-    def _read_association(self, path: Path) -> list[ExposureEntry]:
-        products = read_association(path)
-        if len(products) > 1:
-            log.warning("%s has %d products; showing the first", path.name, len(products))
-        members = products[0]
-        if self.science_entry is not None:
-            raise InputError(
-                path, "an association brings its own science exposure",
-                "close the open exposures first (File > Close all)",
-            )  # fmt: skip
-        self.association = path
-        science = read_exposure(members.science, "science", with_dq=True)
-        entries = [ExposureEntry(science, "science")]
-        for role, group in (("background", members.backgrounds), ("selfcal", members.selfcals)):
-            entries += [ExposureEntry(read_exposure(p, role, with_dq=True), role) for p in group]
-        for ignored, _exptype in members.ignored:
-            if ignored.is_file():
-                entries.append(ExposureEntry(read_exposure(ignored, "ignored", with_dq=True),
-                                             "ignored"))
-        return entries
-
-    def _read_loose(self, path: Path, added: Sequence[ExposureEntry]) -> ExposureEntry:
-        has_science = self.science_entry is not None or any(e.role == "science" for e in added)
-        role = "selfcal" if has_science else "science"
-        return ExposureEntry(read_exposure(path, role, with_dq=True), role)
 
     @property
     def science_entry(self) -> ExposureEntry | None:
@@ -408,9 +223,9 @@ class Session:
         self.entries.clear()
         self.association = None
         self.edits = None
-        self.selected = None
         self.edits_changed.emit()
         self.exposures_changed.emit()
+        self._forget_selection()
         self.request()
 
     def members(self) -> ProductMembers:
@@ -473,16 +288,15 @@ class Session:
             self.selected = place
             self.selection_changed.emit(place)
 
+    def _forget_selection(self) -> None:
+        if self.selected is not None:
+            self.selected = None
+            self.selection_changed.emit(None)
+
     def move_selection(self, rows: int, columns: int) -> None:
         """Move the selected pixel by whole pixels (the arrow keys)."""
         if self.selected is not None:
             self.select_pixel(self.selected[0] + rows, self.selected[1] + columns)
-
-    def edit_lists(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """Return the edits as forced-bad and forced-good ``[row, column]`` lists."""
-        if self.edits is None:
-            return None
-        return np.argwhere(self.edits.forced_bad), np.argwhere(self.edits.forced_good)
 
     # -- parameters ----------------------------------------------------------------------
 
@@ -533,7 +347,7 @@ class Session:
         with self._lock:
             self._generation += 1
             generation = self._generation
-        snapshot = _Snapshot(generation, tuple(
+        snapshot = Snapshot(generation, tuple(
             ExposureEntry(e.exposure, e.role) for e in self.entries
         ), self.parameters, self.dispaxis,
             None if self.edits is None else self.edits.state.copy())  # fmt: skip
@@ -569,11 +383,11 @@ class Session:
             self.busy = busy
             self.busy_changed.emit(busy)
 
-    def _run(self, snapshot: _Snapshot) -> None:
+    def _run(self, snapshot: Snapshot) -> None:
         if not self._is_current(snapshot.generation):
             return  # overtaken before it started
         try:
-            result = self._compute(snapshot)
+            result = self._cache.compute(snapshot)
         except Exception as error:  # reported to the user; the session keeps working
             log.exception("computation failed")
             if self._is_current(snapshot.generation):
@@ -598,169 +412,3 @@ class Session:
         if self._is_current(generation):
             self._set_busy(False)
         self.failed.emit(f"{type(error).__name__}: {error}")
-
-    def _stages_for(self, used: Sequence[ExposureEntry]) -> SelfcalStages:
-        key = tuple(id(entry.exposure) for entry in used)
-        if self._stages is None or key != self._stages_key:
-            science = used[0].exposure
-            self._stages = SelfcalStages([entry.exposure.sci for entry in used], science.detector)
-            self._stages_key = key
-            self._derived = _Derived()
-        return self._stages
-
-    def _compute(self, snapshot: _Snapshot) -> SessionResult:
-        started = time.perf_counter()
-        parameters, dispaxis = snapshot.parameters, snapshot.dispaxis
-        used = sorted(
-            (entry for entry in snapshot.entries if entry.role in _ROLE_ORDER),
-            key=lambda entry: _ROLE_ORDER[entry.role],
-        )
-        base = {"generation": snapshot.generation, "parameters": parameters, "dispaxis": dispaxis}
-        if not used or used[0].role != "science":
-            return SessionResult(status="empty", message="Give one exposure the science role.",
-                                 **base)  # fmt: skip
-        science = used[0].exposure
-        if len(used) == 1 and not parameters.force_single:
-            return SessionResult(
-                status="skipped", used=(used[0],), science=science.sci, science_dq=science.dq,
-                message="The pipeline would skip the step: there is no background or selfcal "
-                "exposure. Add one, or tick force_single.", **base,
-            )  # fmt: skip
-        stages = self._stages_for(used)
-        combined = stages.combined
-        filtered = stages.filtered(parameters.kernel_size, dispaxis)
-        sorted_finite = filtered.sorted_finite  # once per kernel; makes new fractions cheap
-        limits = filtered.thresholds(parameters.flagfrac_lower, parameters.flagfrac_upper)
-        low = filtered.difference < limits.low
-        high = filtered.difference > limits.high
-        flags = low | high
-        preflagged, labels = self._preflagged(science)
-        # Label precedence by value: high (3) over low (2) over DO_NOT_USE before (1).
-        labels = np.maximum(labels, low.view(np.uint8) * np.uint8(LABEL_LOW))
-        np.maximum(labels, high.view(np.uint8) * np.uint8(LABEL_HIGH), out=labels)
-        forced_bad = forced_good = None
-        final = flags
-        if snapshot.manual is not None and snapshot.manual.any():
-            forced_bad = snapshot.manual == FORCED_BAD
-            forced_good = snapshot.manual == FORCED_GOOD
-            final = final_flags(flags, forced_bad, forced_good)
-            labels[forced_bad] = LABEL_FORCED_BAD
-            labels[forced_good] = LABEL_FORCED_GOOD
-        n_low, n_high = filtered.count_beyond(limits)
-        statistics = FlagStatistics(
-            n_low=n_low, n_high=n_high, n_total=n_low + n_high, n_finite=sorted_finite.size,
-            n_preflagged=int(np.count_nonzero(preflagged)),
-            n_flagged_preflagged=int(np.count_nonzero(flags & preflagged)),
-            n_edge=_count_edge_flags(flags, parameters.kernel_size // 2, dispaxis),
-            thresholds=limits, sigma=self._robust_sigma(filtered),
-            n_forced_bad=0 if forced_bad is None else int(np.count_nonzero(forced_bad)),
-            n_forced_good=0 if forced_good is None else int(np.count_nonzero(forced_good)),
-            n_final=int(np.count_nonzero(final)) if final is not flags else n_low + n_high,
-        )  # fmt: skip
-        cached = self._derived.source_index
-        if cached is None or cached[0] is not combined:
-            cached = (combined, combined.source_index(stages.images))
-            self._derived.source_index = cached
-        source_index = cached[1]
-        return SessionResult(
-            status="complete",
-            message=f"{statistics.n_total} pixels flagged",
-            used=tuple(used), science=science.sci, science_dq=science.dq,
-            combined=combined.image, smoothed=filtered.smoothed,
-            difference=filtered.difference, flags=flags, labels=labels, final=final,
-            forced_bad=forced_bad, forced_good=forced_good,
-            source_index=source_index, pedestals=combined.pedestals, statistics=statistics,
-            sorted_difference=sorted_finite,
-            seconds=time.perf_counter() - started, **base,
-        )  # fmt: skip
-
-    def _preflagged(self, science: Exposure) -> tuple[np.ndarray, np.ndarray]:
-        """Science pixels already DO_NOT_USE, as a mask and as a label image (cached)."""
-        cached = self._derived.preflagged
-        if cached is None or cached[0] is not science:
-            shape = science.sci.shape
-            mask = (
-                (science.dq & DO_NOT_USE) != 0 if science.dq is not None
-                else np.zeros(shape, dtype=bool)
-            )  # fmt: skip
-            cached = (science, mask, mask.view(np.uint8) * np.uint8(LABEL_PREFLAGGED))
-            self._derived.preflagged = cached
-        return cached[1], cached[2]
-
-    def _robust_sigma(self, filtered: Filtered) -> float:
-        cached = self._derived.sigma
-        if cached is None or cached[0] is not filtered:
-            cached = (filtered, robust_sigma_sorted(filtered.sorted_finite))
-            self._derived.sigma = cached
-        return cached[1]
-
-
-def _kth_distance(values: np.ndarray, centre: float, split: int, k: int) -> float:
-    """Return the k-th smallest (0-based) of ``|values - centre|`` for sorted ``values``.
-
-    ``values[:split]`` lie below ``centre`` and ``values[split:]`` at or above it, so the
-    distances form two ascending runs, ``centre - values[split-1::-1]`` and
-    ``values[split:] - centre``: the k-th smallest of both is found by bisecting on how
-    many come from the first run, without building either.
-    """
-    below, above = split, values.size - split
-
-    def near(j: int) -> float:  # j-th smallest distance below the centre
-        return centre - float(values[split - 1 - j])
-
-    def far(j: int) -> float:  # j-th smallest distance above it
-        return float(values[split + j]) - centre
-
-    low, high = max(0, k + 1 - above), min(k + 1, below)
-    while low < high:  # take `taken` from below and k + 1 - taken from above
-        taken = (low + high) // 2
-        if far(k - taken) > near(taken):
-            low = taken + 1
-        else:
-            high = taken
-    taken = low
-    candidates = []
-    if taken > 0:
-        candidates.append(near(taken - 1))
-    if k + 1 - taken > 0:
-        candidates.append(far(k - taken))
-    return max(candidates)
-
-
-def robust_sigma_sorted(values: np.ndarray) -> float:
-    """Return 1.4826 x the median absolute deviation of sorted finite ``values``.
-
-    Equal to ``1.4826 * np.median(np.abs(values - np.median(values)))`` (in float64),
-    in O(log n) instead of two passes over the data; NaN for an empty array.
-    """
-    size = values.size
-    if size == 0:
-        return float("nan")
-    middle = (size - 1) // 2, size // 2
-    centre = 0.5 * (float(values[middle[0]]) + float(values[middle[1]]))
-    split = int(np.searchsorted(values, centre, side="left"))
-    low = _kth_distance(values, centre, split, middle[0])
-    high = _kth_distance(values, centre, split, middle[1])
-    return 1.4826 * 0.5 * (low + high)
-
-
-def _count_edge_flags(flags: np.ndarray, half: int, dispaxis: int | None) -> int:
-    """Count flags within ``half`` pixels of the edges the filter window runs into."""
-    if half == 0:
-        return 0
-    rows, columns = flags.shape
-    if rows <= 2 * half or columns <= 2 * half:  # the bands overlap: count through a mask
-        edge = np.zeros(flags.shape, dtype=bool)
-        if dispaxis in (2, None):
-            edge[:half, :] = edge[-half:, :] = True
-        if dispaxis in (1, None):
-            edge[:, :half] = edge[:, -half:] = True
-        return int(np.count_nonzero(flags & edge))
-    count = 0
-    if dispaxis in (2, None):  # the window runs along rows: top and bottom bands
-        count += int(np.count_nonzero(flags[:half])) + int(np.count_nonzero(flags[-half:]))
-    if dispaxis in (1, None):  # along columns: left and right bands (corners counted once)
-        middle = slice(half, rows - half) if dispaxis is None else slice(None)
-        count += int(np.count_nonzero(flags[middle, :half]))
-        count += int(np.count_nonzero(flags[middle, -half:]))
-    return count

@@ -1,4 +1,4 @@
-"""GUI tests run offscreen, with settings in a temporary folder."""
+"""GUI tests run offscreen, with settings and the autosave in a temporary folder."""
 
 import os
 
@@ -28,15 +28,40 @@ def cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def window(qtbot, settings_dir, cache, small_nirspec):
-    """The window on the small NIRSpec association, first result drawn."""
+def dialogs(monkeypatch):
+    """The static file dialogs and message boxes, answered as queued (Cancel otherwise)."""
+    from gui_helpers import Dialogs
+
+    return Dialogs(monkeypatch)
+
+
+@pytest.fixture
+def excepthook(monkeypatch):
+    """Exceptions raised in slots, recorded."""
+    from gui_helpers import ExceptHook
+
+    return ExceptHook(monkeypatch)
+
+
+@pytest.fixture
+def window(qtbot, settings_dir, cache, small_nirspec, dialogs):
+    """The window on the small NIRSpec association, first result drawn, shown and active.
+
+    It behaves as with a person there (``interactive``): its dialogs are the ``dialogs``
+    fixture's answers.
+    """
     from gui_helpers import wait_for_result
 
     from badpix_inspector.gui import create_main_window
 
     made = create_main_window([small_nirspec.association])
+    made.interactive = True
     qtbot.addWidget(made)
+    made.resize(1400, 900)
     made.show()
+    made.activateWindow()
+    qtbot.waitExposed(made)
     wait_for_result(qtbot, made)
     yield made
+    dialogs.buttons[:] = ["discard"] * 3  # quitting: let unsaved edits go
     made.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ pg.setConfigOptions(imageAxisOrder="row-major")
 
 from .main_window import MainWindow  # noqa: E402
 
-__all__ = ["MainWindow", "create_main_window", "main"]
+__all__ = ["MainWindow", "create_main_window", "display_problem", "main"]
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def create_main_window(
     """
     window = MainWindow(remember_settings=remember_settings)
     if demo:
-        window.open_demo()
+        window.files.open_demo()
     if inputs:
         window.open_paths(inputs)
     return window
@@ -54,6 +55,26 @@ def _size(text: str) -> tuple[int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"size must look like 1280x800, not {text!r}") from None
     return width, height
+
+
+def display_problem(screenshot: bool, environ=None) -> str | None:
+    """Return why no window can be shown here, or None when a display is available.
+
+    Checked before Qt starts, whose own answer to a missing display is an abort. A
+    ``--screenshot`` run without a display uses the offscreen platform instead.
+    """
+    environ = os.environ if environ is None else environ
+    platform = environ.get("QT_QPA_PLATFORM", "").split(":")[0]
+    if platform in ("offscreen", "minimal", "vnc", "eglfs", "linuxfb", "windows", "cocoa"):
+        return None
+    if sys.platform in ("win32", "darwin") or screenshot:
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display (DISPLAY and WAYLAND_DISPLAY are unset): run it in a desktop session "
+            "or with `ssh -X`, under `xvfb-run -a badpix-inspector ...`, save a picture with "
+            "--screenshot PNG (works offscreen), or flag files without a window with "
+            "badpix-selfcal")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,6 +93,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="window size, e.g. 1280x800 (default: the last one used)")
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    problem = display_problem(arguments.screenshot is not None)
+    if problem is not None:
+        print(f"badpix-inspector: error: {problem}", file=sys.stderr)
+        return 2
+    if arguments.screenshot is not None and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+            or sys.platform in ("win32", "darwin")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
@@ -86,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()
     if arguments.screenshot is None:
         # Once the window shows: offer the edits a crashed run left behind.
-        QTimer.singleShot(0, window.offer_autosave)
+        QTimer.singleShot(0, window.recovery.offer_autosave)
         code = app.exec()
         _tear_down(app, window)
         return code

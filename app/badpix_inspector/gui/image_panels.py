@@ -19,11 +19,11 @@ from PyQt6.QtWidgets import (
 )
 
 from ..session import (
+    LABEL_ALREADY_BAD,
     LABEL_FORCED_BAD,
     LABEL_FORCED_GOOD,
     LABEL_HIGH,
     LABEL_LOW,
-    LABEL_PREFLAGGED,
     SessionResult,
 )
 from .scaling import LIMITS, STRETCHES, image_limits, stretch_positions
@@ -47,7 +47,7 @@ COLORMAPS = {"inferno": "inferno", "viridis": "viridis", "grey": "CET-L1", "magm
 FLAG_COLOURS = {
     LABEL_LOW: ((40, 150, 255), "flagged low"),
     LABEL_HIGH: ((255, 50, 40), "flagged high"),
-    LABEL_PREFLAGGED: ((255, 215, 0), "DO_NOT_USE before the step"),
+    LABEL_ALREADY_BAD: ((255, 215, 0), "DO_NOT_USE before the step"),
     LABEL_FORCED_BAD: ((230, 0, 230), "forced bad by hand"),
     LABEL_FORCED_GOOD: ((0, 230, 120), "forced good by hand"),
 }

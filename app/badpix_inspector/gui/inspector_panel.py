@@ -21,6 +21,7 @@ from PyQt6.QtWidgets import (
 )
 
 from ..core.dqflags import decode_dq
+from ..model.markers import pixel_label
 from ..session import Session, SessionResult
 from .throttle import Throttle
 
@@ -134,7 +135,7 @@ class PixelInspector(QWidget):
         along = "row" if cut.axis == 0 else "column"
         self.plot.setLabel("bottom", f"{along} (dispersion axis)")
         state = "flagged" if result.final[row, column] else "not flagged"
-        self.title.setText(f"<b>x={column} y={row}</b>: {state}")
+        self.title.setText(f"<b>{pixel_label(row, column)}</b>: {state}")
         x = cut.positions
         for number, values in enumerate(cut.exposures):
             colour = _EXPOSURE_COLOURS[number % len(_EXPOSURE_COLOURS)]

@@ -1,11 +1,8 @@
-"""The markers dock: pixels recorded with ``m``, with a note, exported to CSV or ECSV."""
+"""The markers dock: a view of the `MarkersModel` (pixels recorded with M), notes editable."""
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
-
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QSignalBlocker, Qt
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -17,42 +14,30 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from ..core.dqflags import decode_dq
-from ..session import SessionResult
+from ..model import MARKER_FIELDS, MarkersModel
 from .tables import selected_rows
 
-__all__ = ["MARKER_FIELDS", "MarkersPanel", "marker_record"]
+__all__ = ["MarkersPanel"]
 
-#: Columns of a marker, in table and file order.
-MARKER_FIELDS = ("x", "y", "combined", "filtered", "difference", "science", "algorithm_flag",
-                 "final_flag", "dq", "dq_names", "note")
-
-
-def marker_record(result: SessionResult, row: int, column: int, note: str = "") -> dict:
-    """Return what a marker records of pixel (row, column) in a result."""
-
-    def value(array):
-        return None if array is None else float(array[row, column])
-
-    dq = None if result.science_dq is None else int(result.science_dq[row, column])
-    return {
-        "x": int(column), "y": int(row),
-        "combined": value(result.combined), "filtered": value(result.smoothed),
-        "difference": value(result.difference), "science": value(result.science),
-        "algorithm_flag": None if result.flags is None else bool(result.flags[row, column]),
-        "final_flag": None if result.final is None else bool(result.final[row, column]),
-        "dq": dq, "dq_names": "" if dq is None else " ".join(decode_dq(dq)), "note": note,
-    }  # fmt: skip
+#: Column headers: the coordinates say their convention.
+_HEADERS = {"x_fits": "x (FITS)", "y_fits": "y (FITS)", "row": "row (numpy)",
+            "column": "column (numpy)"}
 
 
 class MarkersPanel(QWidget):
-    """A table of recorded pixels; the note column is editable."""
+    """A table of the markers; the note column is editable, the rest follows the model.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    Parameters
+    ----------
+    model : MarkersModel
+        The markers shown; the panel observes its ``changed`` event.
+    """
+
+    def __init__(self, model: MarkersModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.records: list[dict] = []
+        self.model = model
         self.table = QTableWidget(0, len(MARKER_FIELDS), objectName="markers_table")
-        self.table.setHorizontalHeaderLabels(MARKER_FIELDS)
+        self.table.setHorizontalHeaderLabels([_HEADERS.get(f, f) for f in MARKER_FIELDS])
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -69,55 +54,36 @@ class MarkersPanel(QWidget):
         layout.addLayout(buttons)
         self.table.itemChanged.connect(self._edited)
         self.remove_button.clicked.connect(self.remove_selected)
+        model.changed.connect(self.refresh)
+        self.refresh()
 
-    def add(self, record: dict) -> None:
-        """Append a marker."""
-        self.records.append(dict(record))
-        self._refresh()
-
-    def set_records(self, records: list[dict]) -> None:
-        """Replace every marker (a session being opened)."""
-        self.records = [dict(record) for record in records]
-        self._refresh()
+    def disconnect_model(self) -> None:
+        """Stop observing the model (the window is closing)."""
+        self.model.changed.disconnect(self.refresh)
 
     def remove_selected(self) -> None:
-        """Remove the selected markers."""
-        for row in selected_rows(self.table):
-            del self.records[row]
-        self._refresh()
+        """Remove the selected markers from the model."""
+        self.model.remove(selected_rows(self.table))
 
-    def _refresh(self) -> None:
-        self.table.blockSignals(True)
-        self.table.setRowCount(len(self.records))
-        for row, record in enumerate(self.records):
-            for column, field in enumerate(MARKER_FIELDS):
-                value = record.get(field)
-                text = "" if value is None else (f"{value:.6g}" if isinstance(value, float)
-                                                  else str(value))
-                item = QTableWidgetItem(text)
-                if field != "note":
-                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                self.table.setItem(row, column, item)
-        self.table.blockSignals(False)
+    def refresh(self) -> None:
+        """Show the model's markers (the table's own signals blocked meanwhile)."""
+        with QSignalBlocker(self.table):
+            self.table.setRowCount(len(self.model.records))
+            for row, record in enumerate(self.model.records):
+                for column, name in enumerate(MARKER_FIELDS):
+                    value = record.get(name)
+                    text = "" if value is None else (f"{value:.6g}" if isinstance(value, float)
+                                                      else str(value))
+                    item = self.table.item(row, column)
+                    if item is None:
+                        item = QTableWidgetItem()
+                        self.table.setItem(row, column, item)
+                    item.setText(text)
+                    editable = name == "note"
+                    flags = item.flags() | Qt.ItemFlag.ItemIsEditable if editable else \
+                        item.flags() & ~Qt.ItemFlag.ItemIsEditable
+                    item.setFlags(flags)
 
     def _edited(self, item: QTableWidgetItem) -> None:
         if MARKER_FIELDS[item.column()] == "note":
-            self.records[item.row()]["note"] = item.text()
-
-    def export(self, path: str | Path) -> Path:
-        """Write the markers to ``path``: ECSV for ``.ecsv``, CSV otherwise (atomically)."""
-        from astropy.table import Table
-
-        from ..io import write_file
-
-        path = Path(path)
-        columns = {field: [record.get(field) for record in self.records]
-                   for field in MARKER_FIELDS}
-        table = Table(columns, names=MARKER_FIELDS) if self.records else Table(
-            names=MARKER_FIELDS, dtype=[int, int, float, float, float, float, bool, bool, int,
-                                        str, str])
-        file_format = "ascii.ecsv" if path.suffix.lower() == ".ecsv" else "ascii.csv"
-        text = io.StringIO()
-        table.write(text, format=file_format)
-        return write_file(path, text.getvalue().encode("utf-8"))
-
+            self.model.set_note(item.row(), item.text())

@@ -26,7 +26,8 @@ from ..session import Session
 __all__ = ["FRACTION_MAX", "FRACTION_MIN", "KERNEL_MAX", "OddSpinBox", "ParametersPanel"]
 
 KERNEL_MAX = 151
-FRACTION_MIN, FRACTION_MAX = 1e-5, 0.5
+# The slider's log scale needs a floor above jwst's 0; the ceiling is jwst's bound.
+FRACTION_MIN, FRACTION_MAX = 1e-5, PARAMETER_SPECS["flagfrac_upper"].maximum
 _SLIDER_STEPS = 1000  # positions of a fraction slider, evenly spaced in log10
 
 
@@ -75,7 +76,7 @@ class ParametersPanel(QWidget):
         self.kernel_slider = QSlider(Qt.Orientation.Horizontal, objectName="kernel_slider")
         self.kernel_slider.setRange(0, (KERNEL_MAX - 1) // 2)  # position p -> size 2p + 1
         self.kernel_size = OddSpinBox(objectName="kernel_size")
-        self.kernel_size.setRange(1, KERNEL_MAX)
+        self.kernel_size.setRange(PARAMETER_SPECS["kernel_size"].minimum, KERNEL_MAX)
         self.kernel_size.setToolTip(PARAMETER_SPECS["kernel_size"].help + " ([ and ] step it)")
 
         self.lower_slider, self.flagfrac_lower = self._fraction_controls("flagfrac_lower")
@@ -127,7 +128,7 @@ class ParametersPanel(QWidget):
         slider.setToolTip(f"{name} on a log scale, {FRACTION_MIN:g} to {FRACTION_MAX:g}")
         spin = QDoubleSpinBox(objectName=name)
         spin.setDecimals(6)
-        spin.setRange(0.0, FRACTION_MAX)
+        spin.setRange(PARAMETER_SPECS[name].minimum, PARAMETER_SPECS[name].maximum)
         spin.setSingleStep(0.0005)
         spin.setToolTip(PARAMETER_SPECS[name].help + " (exact value)")
         spin.setKeyboardTracking(False)  # typing "0.002" must not pass through 0.0 and 0.00

@@ -113,7 +113,7 @@ class StatisticsPanel(QWidget):
         self.values["fraction"].setText(
             f"{stats.fraction:.5f} of {stats.n_finite:,}")
         self.values["preflagged"].setText(
-            f"{stats.n_flagged_preflagged:,} flagged ({stats.n_preflagged:,} on detector)")
+            f"{stats.n_flagged_already_bad:,} flagged ({stats.n_already_bad:,} on detector)")
         for key, value in (("low_threshold", stats.thresholds.low),
                            ("high_threshold", stats.thresholds.high)):
             in_sigma = f" ({value / sigma:+.2f} σ)" if sigma and sigma == sigma else ""

@@ -79,7 +79,8 @@ def read_json(path: str | Path, kind: str) -> object:
         raise InputError(path, "permission denied: the file cannot be read",
                          "fix its permissions (chmod u+r) or run as its owner") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(path, f"not a JSON {kind} ({error})", f"give a {kind} file") from None
+        raise InputError(path, f"not a JSON {kind} ({error})",
+                         f"give a valid {kind} file") from None
     except RecursionError:
         raise InputError(path, f"the {kind} is nested too deeply to be read",
                          "give a file as the pipeline writes it") from None

@@ -13,7 +13,7 @@ pytest.importorskip("PyQt6")
 from gui_helpers import wait_for_result
 from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PyQt6.QtGui import QDropEvent
-from PyQt6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSlider, QSpinBox
+from PyQt6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QLabel, QSlider, QSpinBox
 
 from badpix_inspector.cli import main as command
 from badpix_inspector.gui import create_main_window
@@ -104,10 +104,13 @@ def test_role_edit_recomputes(qtbot, window):
     assert [entry.role for entry in result.used] == ["science", "selfcal", "selfcal"]
 
 
-def test_saved_product_equals_the_commands(qtbot, window, small_nirspec, tmp_path):
+def test_saved_product_equals_the_commands(qtbot, window, small_nirspec, tmp_path, dialogs):
     window.session.set_parameters(kernel_size=7, flagfrac_upper=0.005, save_flagged_bkg=True)
     wait_for_result(qtbot, window)
-    written = window.save_products(tmp_path / "window")
+    (tmp_path / "window").mkdir()
+    dialogs.folders.append(tmp_path / "window")
+    window.named_actions["save"].trigger()
+    written = sorted((tmp_path / "window").iterdir())
     assert [path.name for path in written] == [
         "jw01523003001_03102_00001_nrs1_badpix_selfcal.fits",
         "jw01523003001_03102_00001_nrs1_badpix_selfcal_bkg_0.fits",
@@ -122,11 +125,13 @@ def test_saved_product_equals_the_commands(qtbot, window, small_nirspec, tmp_pat
             assert ours[0].header["S_BPXSLF"] == "COMPLETE"
 
 
-def test_export_parameters_and_strun_line(window, tmp_path):
+def test_export_parameters_and_strun_line(window, tmp_path, dialogs):
     window.session.set_parameters(kernel_size=11, flagfrac_lower=0.003)
-    path = window.export_parameters(tmp_path / "tuned.asdf")
-    assert read_parameter_file(path) == window.session.parameters
-    line = window.copy_strun()
+    dialogs.save_paths.append(tmp_path / "tuned.asdf")
+    window.named_actions["export_parameters"].trigger()
+    assert read_parameter_file(tmp_path / "tuned.asdf") == window.session.parameters
+    window.named_actions["copy_strun"].trigger()
+    line = QApplication.clipboard().text()
     assert line.startswith("strun calwebb_spec2 ")
     assert "--steps.badpix_selfcal.kernel_size=11" in line
     assert "--steps.badpix_selfcal.flagfrac_lower=0.003" in line
@@ -137,7 +142,9 @@ def test_cursor_readout(window):
     result = window.session.result
     row, column = np.argwhere(result.flags)[0]
     text = window.describe_pixel(int(column), int(row))
-    assert f"x={column} y={row}" in text
+    # Both conventions, each named: FITS/DS9 1-based and numpy 0-based.
+    assert f"x={column + 1} y={row + 1} (FITS, 1-based)" in text
+    assert f"[{row}, {column}] (numpy)" in text
     assert f"combined={result.combined[row, column]:.5g}" in text
     assert f"diff={result.difference[row, column]:.5g}" in text
     assert "FLAGGED" in text and "min from jw" in text
@@ -160,22 +167,27 @@ def test_drag_and_drop_opens_files(qtbot, settings_dir, small_nirspec):
     window.close()
 
 
-def test_a_bad_file_is_reported_and_the_window_keeps_working(qtbot, window, tmp_path):
+def test_a_bad_file_is_reported_and_the_window_keeps_working(qtbot, window, tmp_path,
+                                                            dialogs):
     bad = tmp_path / "broken_rate.fits"
     bad.write_text("not FITS")
     before = len(window.session.entries)
-    assert window.open_paths([bad]) is False
+    dialogs.open_files.append([bad])
+    window.named_actions["open"].trigger()
     assert len(window.session.entries) == before
     assert "broken_rate.fits" in window.statusBar().currentMessage()
+    assert dialogs.errors and "broken_rate.fits" in dialogs.errors[0][1]
     window.session.set_parameters(kernel_size=3)
     assert wait_for_result(qtbot, window).parameters.kernel_size == 3
 
 
-def test_save_to_an_unwritable_folder_is_reported(window, tmp_path):
+def test_save_to_an_unwritable_folder_is_reported(window, tmp_path, dialogs):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert window.save_products(blocker / "sub") == []
+    dialogs.folders.append(blocker / "sub")
+    window.named_actions["save"].trigger()
     assert "cannot be written" in window.statusBar().currentMessage()
+    assert dialogs.errors[0][0] == "Cannot save the products"
 
 
 def test_settings_persist(qtbot, settings_dir, small_nirspec):
@@ -235,7 +247,107 @@ def test_remove_selected_exposures_and_markers(qtbot, window):
     qtbot.mouseClick(window.exposures.remove_button, Qt.MouseButton.LeftButton)
     assert [entry.name for entry in window.session.entries] == names[:3]
     for column in (1, 2, 3):
-        window.markers.add({"x": column, "y": 0, "note": ""})
-    window.markers.table.selectRow(1)
-    qtbot.mouseClick(window.markers.remove_button, Qt.MouseButton.LeftButton)
-    assert [record["x"] for record in window.markers.records] == [1, 3]
+        window.grid.hovered.emit(column, 0)
+        window.named_actions["marker"].trigger()
+    window.markers_panel.table.selectRow(1)
+    qtbot.mouseClick(window.markers_panel.remove_button, Qt.MouseButton.LeftButton)
+    assert [record["column"] for record in window.markers.records] == [1, 3]
+
+
+def test_the_hint_goes_when_data_arrive_and_messages_never_cover_the_readout(
+        qtbot, settings_dir, cache, small_nirspec, dialogs):
+    window = create_main_window()
+    qtbot.addWidget(window)
+    window.show()
+    readout = window.cursor_label
+    assert "Open exposures" in readout.text()
+    dialogs.open_files.append([small_nirspec.association])
+    window.named_actions["open"].trigger()
+    wait_for_result(qtbot, window)
+    assert "Open exposures" not in readout.text()
+    window.grid.hovered.emit(3, 4)
+    window.statusBar().showMessage("Tool: flag brush", 3000)
+    assert readout.isVisible() and "x=4 y=5 (FITS" in readout.text()
+    window.named_actions["close_all"].trigger()
+    assert "Open exposures" in readout.text()
+    window.close()
+
+
+def test_reset_layout_after_a_tiny_window(qtbot, settings_dir, cache, small_nirspec):
+    window = create_main_window([small_nirspec.association])
+    qtbot.addWidget(window)
+    window.resize(1600, 1000)
+    window.show()
+    qtbot.waitExposed(window)
+    parameters = window.docks["parameters"]
+    wide = parameters.width()
+    window.resize(400, 300)
+    qtbot.wait(50)
+    window.resize(1600, 1000)
+    qtbot.wait(50)
+    assert parameters.width() >= 240  # never the ~60 px a squeeze used to leave
+    window.resizeDocks([parameters], [250], Qt.Orientation.Horizontal)
+    window.docks["statistics"].setFloating(True)
+    window.named_actions["reset_layout"].trigger()
+    qtbot.wait(50)
+    assert not window.docks["statistics"].isFloating()
+    assert abs(parameters.width() - wide) <= 40
+    window.close()
+
+
+def test_without_a_display_one_line_and_exit_2(tmp_path):
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    environment["XDG_CACHE_HOME"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from badpix_inspector.gui import main; "
+         "sys.exit(main(sys.argv[1:]))", "--demo"],
+        capture_output=True, text=True, env=environment, stdin=subprocess.DEVNULL, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("badpix-inspector: error: no display")
+    assert "--screenshot" in lines[0] and "badpix-selfcal" in lines[0] and "xvfb-run" in lines[0]
+
+
+def test_at_1280x720_the_parameters_are_not_scrolled_away(qtbot, settings_dir, cache,
+                                                          small_nirspec):
+    window = create_main_window([small_nirspec.association])
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    wait_for_result(qtbot, window)
+    for widget in (window.parameters.force_single, window.parameters.defaults):
+        shown = widget.visibleRegion().boundingRect()
+        assert shown.height() == widget.height(), widget.objectName()
+    window.close()
+
+
+def test_display_problem_is_checked_before_qt_starts():
+    from badpix_inspector.gui import display_problem
+
+    if sys.platform in ("win32", "darwin"):
+        pytest.skip("these platforms always have a display")
+    assert "no display" in display_problem(False, {})
+    assert "no display" in display_problem(False, {"QT_QPA_PLATFORM": "xcb"})
+    assert display_problem(True, {}) is None  # --screenshot goes offscreen
+    assert display_problem(False, {"DISPLAY": ":0"}) is None
+    assert display_problem(False, {"WAYLAND_DISPLAY": "wayland-0"}) is None
+    assert display_problem(False, {"QT_QPA_PLATFORM": "offscreen"}) is None
+
+
+def test_a_squeezed_layout_remembered_comes_back_usable(qtbot, settings_dir, cache):
+    first = create_main_window()
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(400, 300)
+    qtbot.wait(50)
+    first.close()  # remembers geometry and docks
+    second = create_main_window()
+    qtbot.addWidget(second)
+    second.show()
+    second.resize(1600, 1000)
+    qtbot.wait(50)
+    assert second.docks["parameters"].width() >= 240
+    assert second.docks["statistics"].width() >= 240
+    second.close()

@@ -1,0 +1,344 @@
+"""What one inspection is made of, and how a request becomes a result (no Qt).
+
+`ExposureEntry` is a loaded exposure with its role; `Snapshot` freezes what a request
+asks for; `compute_result` runs the step's stages on it through a `StageCache`, which
+keeps the combined and smoothed images (and what is derived from them) while their
+inputs stay, so that a flag-fraction change costs only the thresholds and the flags.
+`read_entries` loads files and associations with their roles. `Session` drives these.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .core import (
+    FORCED_BAD,
+    FORCED_GOOD,
+    PARAMETER_SPECS,
+    Filtered,
+    ManualEdits,
+    SelfcalParameters,
+    SelfcalStages,
+    final_flags,
+)
+from .core.statistics import (
+    FlagStatistics,
+    already_bad_mask,
+    flag_labels,
+    flag_statistics,
+    robust_sigma_sorted,
+)
+from .io import (
+    ROLES,
+    Exposure,
+    InputError,
+    is_association,
+    read_association,
+    read_exposure,
+)
+
+__all__ = [
+    "DISPAXIS_CHOICES",
+    "ROLES_USED",
+    "ExposureEntry",
+    "SessionResult",
+    "Snapshot",
+    "StageCache",
+    "compute_result",
+    "read_entries",
+    "read_state",
+]
+
+log = logging.getLogger(__name__)
+
+#: The roles that take part in the step, in the order the step combines them (`ROLES`,
+#: from the file layer, is the one list; "ignored" keeps an exposure loaded but unused).
+ROLES_USED = tuple(role for role in ROLES if role != "ignored")
+_ROLE_ORDER = {role: order for order, role in enumerate(ROLES_USED)}
+#: Dispersion-axis choices: "auto" (from DISPAXIS), 1, 2, or None (square window).
+DISPAXIS_CHOICES: tuple[Any, ...] = ("auto", 1, 2, None)
+
+
+@dataclass
+class ExposureEntry:
+    """One loaded exposure and the role the user gave it."""
+
+    exposure: Exposure
+    role: str
+    pedestal: float | None = None
+
+    @property
+    def name(self) -> str:
+        """The file name."""
+        return self.exposure.name
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """Everything the window shows for one request.
+
+    ``status`` is ``"complete"``, ``"skipped"`` (no background or selfcal and no
+    force_single: the pipeline would skip the step) or ``"empty"`` (no science exposure).
+    ``flags`` are the algorithm's, ``final`` include the hand edits. Arrays are None where
+    the status leaves them undefined; they are never modified.
+    """
+
+    generation: int
+    status: str
+    message: str
+    parameters: SelfcalParameters
+    dispaxis: int | None
+    used: tuple[ExposureEntry, ...] = ()
+    science: np.ndarray | None = None
+    science_dq: np.ndarray | None = None
+    combined: np.ndarray | None = None
+    smoothed: np.ndarray | None = None
+    difference: np.ndarray | None = None
+    flags: np.ndarray | None = None
+    final: np.ndarray | None = None
+    forced_bad: np.ndarray | None = None
+    forced_good: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    source_index: np.ndarray | None = None
+    sorted_difference: np.ndarray | None = None
+    pedestals: tuple[float | None, ...] = ()
+    statistics: FlagStatistics | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class Snapshot:
+    """What one request asks for: the state of the session when it was made."""
+
+    generation: int
+    entries: tuple[ExposureEntry, ...]
+    parameters: SelfcalParameters
+    dispaxis: int | None
+    manual: np.ndarray | None
+
+
+@dataclass
+class _Derived:
+    """Values that cost a full pass, each kept with the stage object it was computed from.
+
+    The object itself is held (and compared with ``is``), not its id: an id can be reused
+    once the object is gone, which would hand out a stale value.
+    """
+
+    source_index: tuple[Any, np.ndarray] | None = None
+    sigma: tuple[Any, float] | None = None
+    already_bad: tuple[Any, np.ndarray] | None = None
+
+
+class StageCache:
+    """The cached stages of the exposures in use, and values derived from them."""
+
+    def __init__(self) -> None:
+        self._stages: SelfcalStages | None = None
+        self._stages_key: tuple | None = None
+        self._derived = _Derived()
+
+    def stages_for(self, used: Sequence[ExposureEntry]) -> SelfcalStages:
+        """Return the stages of these exposures (kept while the same exposures are used)."""
+        key = tuple(id(entry.exposure) for entry in used)
+        if self._stages is None or key != self._stages_key:
+            science = used[0].exposure
+            self._stages = SelfcalStages([entry.exposure.sci for entry in used], science.detector)
+            self._stages_key = key
+            self._derived = _Derived()
+        return self._stages
+
+    def compute(self, snapshot: Snapshot) -> SessionResult:
+        """Run the step's stages for ``snapshot``, reusing what is cached."""
+        started = time.perf_counter()
+        parameters, dispaxis = snapshot.parameters, snapshot.dispaxis
+        used = sorted(
+            (entry for entry in snapshot.entries if entry.role in _ROLE_ORDER),
+            key=lambda entry: _ROLE_ORDER[entry.role],
+        )
+        base = {"generation": snapshot.generation, "parameters": parameters, "dispaxis": dispaxis}
+        if not used or used[0].role != "science":
+            return SessionResult(status="empty", message="Give one exposure the science role.",
+                                 **base)  # fmt: skip
+        science = used[0].exposure
+        if len(used) == 1 and not parameters.force_single:
+            return SessionResult(
+                status="skipped", used=(used[0],), science=science.sci, science_dq=science.dq,
+                message="The pipeline would skip the step: there is no background or selfcal "
+                "exposure. Add one, or tick force_single.", **base,
+            )  # fmt: skip
+        stages = self.stages_for(used)
+        combined = stages.combined
+        filtered = stages.filtered(parameters.kernel_size, dispaxis)
+        sorted_finite = filtered.sorted_finite  # once per kernel; makes new fractions cheap
+        limits = filtered.thresholds(parameters.flagfrac_lower, parameters.flagfrac_upper)
+        low = filtered.difference < limits.low
+        high = filtered.difference > limits.high
+        flags = low | high
+        already_bad = self._already_bad(science)
+        forced_bad = forced_good = None
+        final = flags
+        if snapshot.manual is not None and snapshot.manual.any():
+            forced_bad = snapshot.manual == FORCED_BAD
+            forced_good = snapshot.manual == FORCED_GOOD
+            final = final_flags(flags, forced_bad, forced_good)
+        labels = flag_labels(already_bad, low, high, forced_bad, forced_good)
+        statistics = flag_statistics(
+            counts=filtered.count_beyond(limits), n_finite=sorted_finite.size, flags=flags,
+            final=final, already_bad=already_bad, kernel_size=parameters.kernel_size,
+            dispaxis=dispaxis, thresholds=limits, sigma=self._robust_sigma(filtered),
+            forced_bad=forced_bad, forced_good=forced_good,
+        )  # fmt: skip
+        cached = self._derived.source_index
+        if cached is None or cached[0] is not combined:
+            cached = (combined, combined.source_index(stages.images))
+            self._derived.source_index = cached
+        source_index = cached[1]
+        return SessionResult(
+            status="complete",
+            message=f"{statistics.n_total} pixels flagged",
+            used=tuple(used), science=science.sci, science_dq=science.dq,
+            combined=combined.image, smoothed=filtered.smoothed,
+            difference=filtered.difference, flags=flags, labels=labels, final=final,
+            forced_bad=forced_bad, forced_good=forced_good,
+            source_index=source_index, pedestals=combined.pedestals, statistics=statistics,
+            sorted_difference=sorted_finite,
+            seconds=time.perf_counter() - started, **base,
+        )  # fmt: skip
+
+    def _already_bad(self, science: Exposure) -> np.ndarray:
+        """Science pixels already DO_NOT_USE (cached per exposure)."""
+        cached = self._derived.already_bad
+        if cached is None or cached[0] is not science:
+            cached = (science, already_bad_mask(science.dq, science.sci.shape))
+            self._derived.already_bad = cached
+        return cached[1]
+
+    def _robust_sigma(self, filtered: Filtered) -> float:
+        cached = self._derived.sigma
+        if cached is None or cached[0] is not filtered:
+            cached = (filtered, robust_sigma_sorted(filtered.sorted_finite))
+            self._derived.sigma = cached
+        return cached[1]
+
+
+
+def compute_result(snapshot: Snapshot, cache: StageCache) -> SessionResult:
+    """Return the result of ``snapshot`` (see `StageCache.compute`)."""
+    return cache.compute(snapshot)
+
+
+def _read_association(path: Path) -> tuple[list[ExposureEntry], Path]:
+    products = read_association(path)
+    if len(products) > 1:
+        log.warning("%s has %d products; showing the first", path.name, len(products))
+    members = products[0]
+    science = read_exposure(members.science, "science", with_dq=True)
+    entries = [ExposureEntry(science, "science")]
+    for role, group in (("background", members.backgrounds), ("selfcal", members.selfcals)):
+        entries += [ExposureEntry(read_exposure(p, role, with_dq=True), role) for p in group]
+    for ignored, _exptype in members.ignored:
+        if ignored.is_file():
+            entries.append(ExposureEntry(read_exposure(ignored, "ignored", with_dq=True),
+                                         "ignored"))
+    return entries
+
+
+def read_entries(
+    paths: Iterable[str | Path], existing: Sequence[ExposureEntry] = (),
+) -> tuple[list[ExposureEntry], Path | None]:
+    """Load FITS exposures or a spec2 association, each with its role.
+
+    An association's members come with their roles (only its first product is loaded);
+    loose FITS files become the science exposure when there is none yet, and selfcal
+    exposures after that.
+
+    Parameters
+    ----------
+    paths : iterable of path
+        Files and associations to read.
+    existing : sequence of ExposureEntry
+        The exposures already open (their science role and shape count).
+
+    Returns
+    -------
+    entries : list of ExposureEntry
+        The new exposures.
+    association : pathlib.Path or None
+        The association read, if any.
+
+    Raises
+    ------
+    InputError
+        For an unreadable file, an association on top of a science exposure, or a shape
+        that differs from the others; nothing is read then.
+    """
+    added: list[ExposureEntry] = []
+    association = None
+    for path in paths:
+        path = Path(path)
+        has_science = any(entry.role == "science" for entry in (*existing, *added))
+        if path.is_file() and is_association(path):
+            if has_science:
+                raise InputError(
+                    path, "an association brings its own science exposure",
+                    "close the open exposures first (File > Close all)",
+                )  # fmt: skip
+            added += _read_association(path)
+            association = path
+        else:
+            role = "selfcal" if has_science else "science"
+            added.append(ExposureEntry(read_exposure(path, role, with_dq=True), role))
+    shape = next((entry.exposure.shape for entry in (*existing, *added)), None)
+    for entry in added:
+        if entry.exposure.shape != shape:
+            raise InputError(
+                entry.exposure.path,
+                f"SCI is {'x'.join(map(str, entry.exposure.shape))}, unlike the other "
+                f"exposures ({'x'.join(map(str, shape))})",
+                "open exposures of one detector together",
+            )
+    return added, association
+
+
+def read_state(
+    exposures: Sequence[tuple[str | Path, str]],
+    parameters: dict[str, Any] | None,
+    dispaxis: Any,
+    edits: dict[str, Any] | None,
+) -> tuple[list[ExposureEntry], SelfcalParameters, ManualEdits | None]:
+    """Read and check a saved state (a session file's): exposures, parameters, edits.
+
+    Raises
+    ------
+    InputError
+        For an unreadable exposure, exposures of different shapes or an unknown axis.
+    ParameterError
+        For a parameter out of range.
+    """
+    entries = [ExposureEntry(read_exposure(path, role, with_dq=True), role)
+               for path, role in exposures]
+    shapes = {entry.exposure.shape for entry in entries}
+    if len(shapes) > 1:
+        raise InputError(None, f"the exposures differ in shape ({sorted(shapes)})",
+                         "fix the session file")
+    restored = SelfcalParameters(**{name: value for name, value in (parameters or {}).items()
+                                    if name in PARAMETER_SPECS})
+    if dispaxis not in DISPAXIS_CHOICES:
+        raise InputError(None, f"dispersion axis {dispaxis!r} is not one of "
+                         f"{DISPAXIS_CHOICES}", "fix the session file")
+    shape = next(iter(shapes), None)
+    restored_edits = None
+    if shape is not None:
+        restored_edits = ManualEdits(shape)
+        if edits:
+            restored_edits.load(edits.get("forced_bad") or [], edits.get("forced_good") or [])
+            restored_edits.forget_history()
+    return entries, restored, restored_edits
