@@ -21,8 +21,8 @@ from badpix_inspector.core import (
     suggest_fractions,
     suspect_flags,
 )
+from badpix_inspector.core.statistics import robust_sigma_sorted
 from badpix_inspector.io import read_association, read_exposure
-from badpix_inspector.session import robust_sigma_sorted
 from badpix_inspector.simulate import make_association
 
 

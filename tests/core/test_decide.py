@@ -11,7 +11,7 @@ from badpix_inspector.core import (
     suspect_flags,
     thresholds,
 )
-from badpix_inspector.session import robust_sigma_sorted
+from badpix_inspector.core.statistics import robust_sigma_sorted
 
 # ------------------------------------------------------------------------------ compare
 
