@@ -21,6 +21,7 @@ import time
 import traceback
 from pathlib import Path
 
+import numpy as np
 from PyQt6.QtCore import QPoint, QTimer
 from PyQt6.QtWidgets import (
     QAbstractButton,
@@ -196,9 +197,9 @@ class Journey:
         point = centre(image, 0.3, 0.7)
         xdotool("mousemove", "--sync", point.x(), point.y())
         yield "the cursor readout", lambda: window.cursor_label.text() != ""
-        table = window.markers.findChild(QTableWidget)
+        table = window.markers_panel.findChild(QTableWidget)
         xdotool("key", "m")
-        yield "the marker", lambda: table.rowCount() == 1
+        yield "the marker", lambda: len(window.markers.records) == 1 and table.rowCount() == 1
         self.note(f"marker added: {window.cursor_label.text()[:60]}")
 
         # Save the flagged products (Ctrl+S, a folder dialog) and the parameters (Ctrl+E).
@@ -215,11 +216,10 @@ class Journey:
         yield "the parameter file", parameters.is_file
         self.note(f"parameters exported to {parameters.name}")
 
-        forced_bad, forced_good = session.edit_lists()
         self.report["parameters"] = session.parameters.as_dict()
         self.report["dispaxis"] = session.dispaxis
-        self.report["forced_bad"] = forced_bad.tolist()
-        self.report["forced_good"] = forced_good.tolist()
+        self.report["forced_bad"] = np.argwhere(session.edits.forced_bad).tolist()
+        self.report["forced_good"] = np.argwhere(session.edits.forced_good).tolist()
         self.report["shape"] = list(session.edits.shape)
         self.report["n_final"] = session.result.statistics.n_final
 
