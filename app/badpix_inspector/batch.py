@@ -32,6 +32,7 @@ from .io import (
     OutputSet,
     ProductMembers,
     collect_inputs,
+    csv_cell,
     remove_stale_temporaries,
     write_file,
 )
@@ -41,7 +42,6 @@ __all__ = [
     "SUMMARY_FIELDS",
     "WorkItem",
     "batch_inputs",
-    "csv_cell",
     "expand_inputs",
     "flag_thumbnail",
     "plan_items",
@@ -274,22 +274,6 @@ def run_batch(
     for path in remove_stale_temporaries(planned):
         log.warning("removed %s, left by a worker that was stopped while writing", path.name)
     return rows  # type: ignore[return-value]
-
-
-#: First characters that make a spreadsheet read a cell as a formula (or split it).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: object) -> object:
-    """Return ``value`` made safe for a CSV cell that a spreadsheet may open.
-
-    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be read
-    as a formula (``=HYPERLINK(...)`` in a file name): it gets a leading apostrophe, which
-    spreadsheets show as text. Numbers are left as they are.
-    """
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def batch_inputs(items: Sequence[WorkItem]) -> list[Path]:

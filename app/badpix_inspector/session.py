@@ -193,6 +193,12 @@ class Session:
             self.edits_changed.emit()
 
     @property
+    def input_paths(self) -> list[Path]:
+        """Every file the session read (exposures, association): nothing may replace them."""
+        paths = [entry.exposure.path for entry in self.entries]
+        return paths + ([self.association] if self.association is not None else [])
+
+    @property
     def science_entry(self) -> ExposureEntry | None:
         """The exposure with the science role, if any."""
         return next((entry for entry in self.entries if entry.role == "science"), None)

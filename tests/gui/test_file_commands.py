@@ -82,8 +82,11 @@ def test_markers_blink_and_exports(qtbot, window, tmp_path, dialogs):
     with fits.open(tmp_path / "mask.fits") as hdulist:
         np.testing.assert_array_equal(hdulist["FINAL"].data, final.astype(np.uint8))
         assert hdulist["MANUAL"].data[0, 0] == 1
-    regions = (tmp_path / "flags.reg").read_text().splitlines()
-    # DS9's box(1,1) is numpy's [0, 0]: the marker's x_fits/y_fits convention.
-    assert len(regions) == 3 + int(final.sum()) and "box(1,1,1,1,0)" in regions
+    boxes = [line for line in (tmp_path / "flags.reg").read_text().splitlines()
+             if line.startswith("box(")]
+    assert len(boxes) == int(final.sum())  # one box a flag, each of one kind
+    # DS9's box(1,1) is numpy's [0, 0] (forced bad above): the x_fits/y_fits convention.
+    assert any(line.startswith("box(1.0,1.0,1.0,1.0,0.0)") and "forced_bad" in line
+               for line in boxes)
     assert (tmp_path / "difference.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     json.loads((tmp_path / "e.json").read_text())

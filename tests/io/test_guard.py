@@ -11,10 +11,10 @@ from badpix_inspector.io import (
     OutputGuard,
     check_input_file,
     remove_stale_temporaries,
-    write_ds9_regions,
     write_edits,
     write_file,
     write_flag_mask,
+    write_flag_regions,
     write_parameter_file,
     write_session,
 )
@@ -79,7 +79,7 @@ def test_the_writers_take_the_inputs_to_protect(an_input, tmp_path):
         lambda path, inputs: write_edits(path, {"forced_bad": [], "forced_good": []}, None,
                                          inputs),
         lambda path, inputs: write_flag_mask(path, flags, flags, flags, flags, None, inputs),
-        lambda path, inputs: write_ds9_regions(path, flags, "red", inputs),
+        lambda path, inputs: write_flag_regions(path, {"high": flags}, inputs=inputs),
         lambda path, inputs: write_file(path, b"png bytes", inputs),
     ]
     for write in writers:

@@ -8,7 +8,6 @@ from badpix_inspector.io import (
     InputError,
     read_edits,
     read_session,
-    write_ds9_regions,
     write_edits,
     write_flag_mask,
     write_session,
@@ -61,5 +60,3 @@ def test_flag_mask_and_regions(tmp_path):
         assert [hdu.name for hdu in mask] == ["PRIMARY", "ALGORITHM", "MANUAL", "FINAL"]
         assert mask["MANUAL"].data[2, 3] == 1 and mask["MANUAL"].data[0, 1] == -1
         np.testing.assert_array_equal(mask["FINAL"].data, final.astype(np.uint8))
-    regions = write_ds9_regions(tmp_path / "f.reg", final).read_text().splitlines()
-    assert regions[2] == "image" and regions[3:] == ["box(4,3,1,1,0)"]

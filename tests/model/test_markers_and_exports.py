@@ -66,7 +66,7 @@ def test_readout_and_regions_agree_on_the_convention(session, tmp_path):
     text = describe_pixel(result, row, column)
     assert text.startswith(pixel_label(row, column)) and "FLAGGED" in text
     regions = export_regions(session, tmp_path / "f.reg").read_text()
-    assert f"box({column + 1},{row + 1},1,1,0)" in regions
+    assert f"box({column + 1:.1f},{row + 1:.1f},1.0,1.0,0.0)" in regions  # 1-based centre
     assert f"x={column + 1} y={row + 1} (FITS" in text
     assert describe_pixel(None, 0, 0) == ""
 

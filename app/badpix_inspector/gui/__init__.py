@@ -122,12 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     status = {"code": 1}
 
-    def saved(ok: bool) -> None:
-        if ok:
+    def saved(error: str | None) -> None:
+        if error is None:
             status["code"] = 0
             print(arguments.screenshot)
         else:
-            print(f"badpix-inspector: error: cannot write {arguments.screenshot}", file=sys.stderr)
+            print(f"badpix-inspector: error: {error}", file=sys.stderr)
         window.close()
         app.quit()
 

@@ -13,22 +13,31 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PyQt6.QtCore import Qt
-from PyQt6.QtGui import QGuiApplication
+from PyQt6.QtCore import QBuffer, QIODevice, Qt
+from PyQt6.QtGui import QGuiApplication, QPixmap
 from PyQt6.QtWidgets import QApplication, QFileDialog
 
 from .. import model
-from ..io import InputError
+from ..io import InputError, write_file
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
-__all__ = ["FILE_FILTERS", "FileCommands"]
+__all__ = ["FILE_FILTERS", "FileCommands", "png_bytes"]
 
 log = logging.getLogger(__name__)
 
 FILE_FILTERS = ("JWST exposures and associations (*.fits *.fits.gz *.json);;"
                 "FITS (*.fits *.fits.gz);;Associations (*.json);;All files (*)")
+
+
+def png_bytes(picture: QPixmap) -> bytes:
+    """Encode a grabbed picture as PNG, so that it is written through the output guard."""
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not picture.save(buffer, "PNG"):
+        raise InputError(None, "the picture could not be encoded as PNG", "try again")
+    return bytes(buffer.data())
 
 
 class FileCommands:
@@ -174,7 +183,8 @@ class FileCommands:
                                   "ECSV (*.ecsv);;CSV (*.csv)")
         if path is None:
             return None
-        written = self._write("export the markers", lambda: self.window.markers.export(path))
+        written = self._write("export the markers", lambda: self.window.markers.export(
+            path, self.session.input_paths))
         if written is not None:
             self.window.statusBar().showMessage(f"Written {written}", 10_000)
         return written
@@ -184,9 +194,7 @@ class FileCommands:
         panel = self.window.grid.panels[key]
 
         def write(target: Path) -> Path:
-            if not panel.graphics.grab().save(str(target), "PNG"):
-                raise InputError(target, "cannot be written", "choose another path")
-            return target
+            return write_file(target, png_bytes(panel.graphics.grab()), self.session.input_paths)
 
         return self._export(f"{key} panel", f"{key}.png", "PNG (*.png)", write)
 

@@ -22,6 +22,7 @@ from PyQt6.QtWidgets import (
 )
 
 from .. import __version__
+from ..io import InputError, write_file
 from ..model import MarkersModel, dataset_key, describe_pixel, pixel_label
 from ..session import Session, SessionResult
 from .actions import (
@@ -33,7 +34,7 @@ from .actions import (
 )
 from .dispatch import GuiDispatcher
 from .exposures_panel import ExposuresPanel
-from .file_commands import FileCommands
+from .file_commands import FileCommands, png_bytes
 from .histogram_panel import HistogramPanel
 from .image_panels import COLORMAPS, ImageGrid
 from .inspector_panel import PixelInspector
@@ -335,15 +336,27 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def grab_after_first_result(self, path, callback) -> None:
-        """Save a screenshot to ``path`` once the first result is drawn, then call back."""
+        """Save a screenshot to ``path`` once the first result is drawn, then call back.
+
+        The picture goes through the output guard like every file the tools write (never
+        over an input, atomically); ``callback`` gets None, or the error's one line.
+        """
+
+        def save() -> None:
+            try:
+                write_file(path, png_bytes(self.grab()), self.session.input_paths)
+            except InputError as error:
+                callback(str(error))
+            else:
+                callback(None)
 
         def shoot(_result=None) -> None:
             self.session.result_ready.disconnect(shoot)
             # Let the panels paint the new images before grabbing.
-            QTimer.singleShot(300, lambda: callback(self.grab().save(str(path))))
+            QTimer.singleShot(300, save)
 
         nothing_coming = not self.session.entries and not self.session.busy
         if nothing_coming or (self.session.result is not None and not self.session.busy):
-            QTimer.singleShot(300, lambda: callback(self.grab().save(str(path))))
+            QTimer.singleShot(300, save)
         else:
             self.session.result_ready.connect(shoot)

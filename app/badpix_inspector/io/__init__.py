@@ -3,6 +3,7 @@
 from .association import ProductMembers, collect_inputs, is_association, read_association
 from .datamodels import exposures_from_datamodels, is_datamodel_input, pipeline_parameters
 from .errors import InputError
+from .escape import csv_cell
 from .exposures import ROLES, Exposure, open_fits, read_exposure
 from .guard import (
     OutputGuard,
@@ -26,7 +27,6 @@ from .qa_files import (
     EditLists,
     read_edits,
     read_session,
-    write_ds9_regions,
     write_edits,
     write_flag_mask,
     write_session,
@@ -58,6 +58,7 @@ __all__ = [
     "check_output_folder",
     "check_outputs",
     "collect_inputs",
+    "csv_cell",
     "describe_os_error",
     "exposures_from_datamodels",
     "flag_regions",
@@ -79,7 +80,6 @@ __all__ = [
     "remove_stale_temporaries",
     "send_image",
     "send_table",
-    "write_ds9_regions",
     "write_edits",
     "write_file",
     "write_flag_mask",

@@ -1,4 +1,4 @@
-"""Files of the manual QA: edits, sessions, flag masks and DS9 regions.
+"""Files of the manual QA: edits, sessions and flag masks (DS9 regions: `regions.py`).
 
 - An **edits file** (JSON) lists the pixels forced bad and forced good, zero-based
   ``[row, column]`` (numpy order), with the detector shape; the window writes it and
@@ -7,7 +7,6 @@
   parameters, dispersion axis, edits, markers and view.
 - A **flag mask** (FITS) has the algorithm's flags, the manual edits and the final flags as
   separate image extensions.
-- A **DS9 region file** marks the final flags as one-pixel boxes in image coordinates.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ __all__ = [
     "EditLists",
     "read_edits",
     "read_session",
-    "write_ds9_regions",
     "write_edits",
     "write_flag_mask",
     "write_session",
@@ -215,18 +213,3 @@ def write_flag_mask(
         fits.ImageHDU(final.astype(np.uint8), name="FINAL"),
     ])
     return write_file(path, hdulist.writeto, inputs)
-
-
-def write_ds9_regions(path: str | Path, flags: np.ndarray, colour: str = "red",
-                      inputs: Inputs = ()) -> Path:
-    """Write one-pixel boxes on every flagged pixel, in DS9's image coordinates (1-based).
-
-    ``inputs`` are the files it must never replace (see `badpix_inspector.io.write_file`).
-    """
-    rows, columns = np.nonzero(flags)
-    lines = ["# Region file format: DS9 version 4.1",
-             f'global color={colour} width=1 select=1 highlite=1 edit=0 move=0 delete=1',
-             "image"]
-    lines += [f"box({column + 1},{row + 1},1,1,0)" for row, column in zip(rows, columns,
-                                                                         strict=True)]
-    return write_file(path, ("\n".join(lines) + "\n").encode("utf-8"), inputs)

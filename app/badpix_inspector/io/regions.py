@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
+from .guard import OutputGuard, OutputSet
 from .products import write_file
 from .qa_files import EditLists
 
@@ -133,6 +134,7 @@ def write_flag_regions(
     markers: Iterable[Mapping[str, Any]] = (),
     *,
     merge_runs: bool = False,
+    inputs: Iterable[str | Path] | OutputGuard | OutputSet = (),
 ) -> Path:
     """Write flags and markers as a DS9 region file (image coordinates, 1-based), atomically.
 
@@ -146,6 +148,8 @@ def write_flag_regions(
         Markers with zero-based ``x``, ``y`` and optional ``note``.
     merge_runs : bool
         One box per horizontal run of adjacent pixels (a smaller file for many flags).
+    inputs : iterable of path, OutputGuard or OutputSet
+        Files the region file must never replace (see `badpix_inspector.io.write_file`).
 
     Returns
     -------
@@ -166,7 +170,7 @@ def write_flag_regions(
     first, _, rest = text.partition("\n")
     note = ("# badpix-inspector: image coordinates (1-based); tags low, high, forced_bad, "
             "forced_good, marker")
-    return write_file(path, f"{first}\n{note}\n{rest}".encode())
+    return write_file(path, f"{first}\n{note}\n{rest}".encode(), inputs)
 
 
 def read_regions(path: str | Path):

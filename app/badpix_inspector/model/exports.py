@@ -1,8 +1,9 @@
 """What the window writes, Qt-free: products, parameter file, edits, mask, regions, strun.
 
 Each function takes the `Session` and a destination chosen by the user, writes through the
-file layer (atomically) and returns the path written; a state that has nothing to write
-and an unwritable destination both raise `InputError`, which the window shows.
+file layer's output guard (atomically, and never over a file the session read) and returns
+the path written; a state that has nothing to write, an unwritable destination and a
+destination that is an input all raise `InputError`, which the window shows.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from ..core import PARAMETER_SPECS
 from ..io import (
     EditLists,
     InputError,
-    write_ds9_regions,
     write_edits,
     write_flag_mask,
+    write_flag_regions,
     write_parameter_file,
 )
 from ..session import Session, SessionResult
@@ -78,20 +79,22 @@ def save_products(session: Session, output_dir: str | Path) -> list[Path]:
     outcome = run_product(
         session.members(), session.parameters, Path(output_dir),
         extra_mask=result.flags, dispaxis=session.dispaxis, edits=edit_lists(session),
+        inputs=session.input_paths,
     )  # fmt: skip
     return [outcome.science_product, *outcome.background_products]
 
 
 def export_parameters(session: Session, path: str | Path) -> Path:
     """Write the session's parameters as a jwst parameter file (ASDF)."""
-    return write_parameter_file(path, session.parameters)
+    return write_parameter_file(path, session.parameters, session.input_paths)
 
 
 def export_edits(session: Session, path: str | Path) -> Path:
     """Write the hand edits as JSON, for ``badpix-selfcal --edits``."""
     if session.edits is None:
         raise InputError(None, "there are no edits to export", "open exposures first")
-    return write_edits(path, session.edits.to_dict(), _science_name(session))
+    return write_edits(path, session.edits.to_dict(), _science_name(session),
+                       session.input_paths)
 
 
 def export_mask(session: Session, path: str | Path) -> Path:
@@ -105,12 +108,25 @@ def export_mask(session: Session, path: str | Path) -> Path:
              "FRACHIGH": result.parameters.flagfrac_upper}
     forced_bad = no_edits if result.forced_bad is None else result.forced_bad
     forced_good = no_edits if result.forced_good is None else result.forced_good
-    return write_flag_mask(path, result.flags, forced_bad, forced_good, result.final, cards)
+    return write_flag_mask(path, result.flags, forced_bad, forced_good, result.final, cards,
+                           session.input_paths)
 
 
 def export_regions(session: Session, path: str | Path) -> Path:
-    """Write a DS9 region file with a box on every finally flagged pixel (1-based)."""
-    return write_ds9_regions(path, _flags_of(session).final)
+    """Write a DS9 region file of the final flags, one colour per kind (1-based image).
+
+    Kinds: the algorithm's low and high flags where no hand edit decides the pixel, and
+    the pixels forced bad and forced good by hand (see `badpix_inspector.io.regions`).
+    """
+    result = _flags_of(session)
+    algorithm = result.flags
+    for edited in (result.forced_bad, result.forced_good):
+        if edited is not None:  # a hand edit decides the pixel: one region, of its kind
+            algorithm = algorithm & ~edited
+    low = algorithm & (result.difference < result.statistics.thresholds.low)
+    masks = {"low": low, "high": algorithm & ~low, "forced_bad": result.forced_bad,
+             "forced_good": result.forced_good}
+    return write_flag_regions(path, masks, inputs=session.input_paths)
 
 
 def strun_command(session: Session) -> str:

@@ -150,23 +150,29 @@ class MarkersModel:
             self.records[index]["note"] = str(note)
             self.changed.emit()
 
-    def export(self, path: str | Path) -> Path:
-        """Write the markers to ``path``: ECSV for ``.ecsv``, CSV otherwise (atomically)."""
+    def export(self, path: str | Path, inputs: Iterable[str | Path] = ()) -> Path:
+        """Write the markers to ``path``: ECSV for ``.ecsv``, CSV otherwise (atomically).
+
+        ``inputs`` are the files it must never replace (see `badpix_inspector.io.write_file`).
+        """
         from astropy.table import Table
 
-        from ..io import write_file
+        from ..io import csv_cell, write_file
 
         path = Path(path)
+        ecsv = path.suffix.lower() == ".ecsv"
+        # A CSV may be opened by a spreadsheet: a note like "=HYPERLINK(...)" stays text.
+        # ECSV is read by astropy, which takes text as it is.
+        cell = (lambda value: value) if ecsv else csv_cell
         if self.records:
-            columns = {field: [record.get(field) for record in self.records]
+            columns = {field: [cell(record.get(field)) for record in self.records]
                        for field in MARKER_FIELDS}
             table = Table(columns, names=MARKER_FIELDS)
         else:
             table = Table(names=MARKER_FIELDS, dtype=_DTYPES)
-        ecsv = path.suffix.lower() == ".ecsv"
         if ecsv:  # the header says the convention; a CSV's column names must do
             table.meta["comments"] = ["x_fits, y_fits: FITS/DS9, 1-based; "
                                       "row, column: numpy, 0-based"]
         text = io.StringIO()
         table.write(text, format="ascii.ecsv" if ecsv else "ascii.csv")
-        return write_file(path, text.getvalue().encode("utf-8"))
+        return write_file(path, text.getvalue().encode("utf-8"), inputs)
