@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import SelfcalParameters
+from .core import SelfcalParameters, kernels
 from .io import (
     InputError,
     OutputGuard,
@@ -189,6 +189,9 @@ def process_item(
 ) -> dict:
     """Make one product (runs on a Dask worker); return its summary row, never raise."""
     started = time.perf_counter()
+    # A worker makes many products: the compiled kernels pay for their loading after the
+    # first one or two (the plain path serves meanwhile, with the same flags).
+    kernels.warm_up()
     row = {key: "" for key in SUMMARY_FIELDS}
     row.update(association=str(item.source), product=item.product,
                science=item.members.science.name if item.members else "")

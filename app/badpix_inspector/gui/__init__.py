@@ -14,6 +14,7 @@ import pyqtgraph as pg
 # Arrays are (row, column), as numpy and FITS have them: set once, before any item exists.
 pg.setConfigOptions(imageAxisOrder="row-major")
 
+from ..core import kernels  # noqa: E402
 from .main_window import MainWindow  # noqa: E402
 
 __all__ = ["MainWindow", "create_main_window", "display_problem", "main"]
@@ -41,6 +42,9 @@ def create_main_window(
     MainWindow
         The window, not yet shown. A QApplication must exist.
     """
+    # The compiled kernels load (or compile, the first time) in the background; the plain
+    # path serves until they are ready, with the same flags.
+    kernels.warm_up()
     window = MainWindow(remember_settings=remember_settings)
     if demo:
         window.files.open_demo()
