@@ -19,6 +19,9 @@ from display_helpers import (  # noqa: F401 (exceptions is a fixture)
 from gui_helpers import wait_for_result
 from PyQt6.QtCore import QPointF
 
+# Any exception that reaches sys.excepthook (a slot that raised) fails the test.
+pytestmark = pytest.mark.usefixtures("exceptions")
+
 
 def _drag_line(qtbot, window, side, pixels):
     """Drag a threshold line by ``pixels`` in steps, letting results arrive on the way.
@@ -57,7 +60,7 @@ def _drag_line(qtbot, window, side, pixels):
 
 @pytest.mark.parametrize(("side", "pixels"), [("high", -86), ("low", 60)])
 def test_a_dragged_line_stays_under_the_mouse_and_sets_the_fraction_where_it_let_go(
-        qtbot, window, exceptions, side, pixels):
+        qtbot, window, side, pixels):
     histogram = window.histogram
     axis = histogram.plot.getAxis("bottom")
     released_at, x_before, x_during = _drag_line(qtbot, window, side, pixels)
@@ -86,8 +89,7 @@ def test_the_range_stays_after_a_release_that_keeps_both_lines_in_view(qtbot, wi
     assert list(view.viewRange()[0]) == x_before
 
 
-def test_right_click_shows_our_menu_and_fit_view_brings_both_lines_back(qtbot, window,
-                                                                        exceptions):
+def test_right_click_shows_our_menu_and_fit_view_brings_both_lines_back(qtbot, window):
     histogram = window.histogram
     window.docks["histogram"].raise_()
     plot, view = histogram.plot, histogram.plot.getViewBox()
@@ -103,7 +105,7 @@ def test_right_click_shows_our_menu_and_fit_view_brings_both_lines_back(qtbot, w
     assert low < histogram.lines["low"].value() < histogram.lines["high"].value() < high
 
 
-def test_export_png_from_the_menu(qtbot, window, tmp_path, monkeypatch, exceptions):
+def test_export_png_from_the_menu(qtbot, window, tmp_path, monkeypatch):
     from PyQt6.QtWidgets import QFileDialog
 
     target = tmp_path / "histogram"

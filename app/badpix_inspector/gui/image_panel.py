@@ -31,7 +31,7 @@ from .scaling import LIMITS, MANUAL, STRETCHES, colorbar_ticks, image_limits, st
 from .throttle import Throttle
 
 __all__ = [
-    "COLORMAPS", "NAN_COLOUR", "TOOLS", "EditViewBox", "ElidedLabel", "ImagePanel",
+    "COLORMAPS", "LUT_SIZE", "NAN_COLOUR", "TOOLS", "EditViewBox", "ElidedLabel", "ImagePanel",
     "colormap_lut", "next_gesture",
 ]
 
@@ -51,6 +51,8 @@ TOOLS = {
 }
 #: Drawn under the image where pixels are NaN (they are transparent).
 NAN_COLOUR = (110, 110, 110)
+#: Entries of an image's lookup table.
+LUT_SIZE = 1024
 _MARKER_COLOUR = (0, 255, 255)
 _MARKER_LABELS = 200  # text items beyond this many would slow every redraw
 _gestures = itertools.count(1)
@@ -62,17 +64,19 @@ def next_gesture() -> int:
 
 
 @functools.lru_cache(maxsize=64)
-def colormap_lut(name: str, stretch: str = "linear", inverted: bool = False) -> np.ndarray:
-    """Return the 256-entry RGBA table of colour map ``name`` with the stretch built in.
+def colormap_lut(name: str, stretch: str = "linear", inverted: bool = False,
+                 size: int = LUT_SIZE) -> np.ndarray:
+    """Return the RGBA lookup table of colour map ``name`` with the stretch built in.
 
-    Cached (a table costs ~10 ms to make); callers must not change the array.
+    ``size`` entries: 1024 by default, because a log or asinh stretch spends a quarter of
+    the colours on the faintest percent of the range, where 256 entries would band.
+    Cached (a table costs a few ms to make); callers must not change the array.
     """
-    base = pg.colormap.get(COLORMAPS[name]).map(np.linspace(0.0, 1.0, 256),
-                                                 mode=pg.ColorMap.BYTE)
+    positions = stretch_positions(stretch, size)
     if inverted:
-        base = base[::-1]
-    index = np.round(stretch_positions(stretch) * 255).astype(int)
-    lut = np.ascontiguousarray(base[index])
+        positions = 1.0 - positions
+    lut = np.ascontiguousarray(pg.colormap.get(COLORMAPS[name]).map(positions,
+                                                                     mode=pg.ColorMap.BYTE))
     lut.setflags(write=False)
     return lut
 
@@ -204,6 +208,8 @@ class ImagePanel(QWidget):
         self.manual_limits: tuple[float, float] | None = None
         self._levels: tuple[float, float] = (0.0, 1.0)
         self._limits_cache: dict[str, tuple[float, float]] = {}
+        #: The image the limits belong to (blink shows others on the same limits).
+        self._scaled: np.ndarray | None = None
 
         self.title = ElidedLabel(title, objectName=f"{key}_title")
         self.limits = QComboBox(objectName=f"{key}_limits")
@@ -289,11 +295,14 @@ class ImagePanel(QWidget):
             return
         self.data = data
         if data is None:
+            self._scaled = None
             self.image.clear()
             self.backdrop.setVisible(False)
             return
         if rescale:
-            self._limits_cache = {}
+            if data is not self._scaled:
+                self._limits_cache = {}
+                self._scaled = data
             self._levels = self._limits_for(data)
         self.image.setImage(data, autoLevels=False, levels=self._levels)
         self.backdrop.setRect(0, 0, data.shape[1], data.shape[0])
@@ -320,10 +329,10 @@ class ImagePanel(QWidget):
         stretch = self.stretch.currentText()
         self.image.setLookupTable(colormap_lut(self.colormap, stretch, self.inverted))
         self.colorbar.setColorMap(pg.ColorMap(
-            pos=np.linspace(0.0, 1.0, 256), color=colormap_lut(self.colormap, "linear",
-                                                               self.inverted)))
-        if self.data is not None:
-            self._levels = self._limits_for(self.data)
+            pos=np.linspace(0.0, 1.0, 256),
+            color=colormap_lut(self.colormap, "linear", self.inverted, 256)))
+        if self._scaled is not None:
+            self._levels = self._limits_for(self._scaled)
             self.image.setLevels(self._levels)
         low, high = self._levels
         ticks = colorbar_ticks(low, high, stretch)
