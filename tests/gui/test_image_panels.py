@@ -104,7 +104,7 @@ def test_colour_bar_ticks_sit_where_their_colour_is(qtbot, window):
         if stretch == "linear":
             assert gaps.max() / gaps.min() < 1.6
         else:  # faint values get more of the bar: ticks crowd at the low end
-            assert gaps[-1] > 2 * gaps[0]
+            assert gaps[-1] > 1.5 * gaps[0]
 
 
 @pytest.mark.parametrize("choice", [text for text in LIMITS if text != "manual"])
@@ -158,7 +158,7 @@ def test_manual_limits_are_typed(qtbot, window):
     assert panel.levels() == (-0.5, 2.5)
     assert tuple(panel.image.levels) == (-0.5, 2.5)
     ticks = panel.colorbar_ticks()
-    assert ticks[0][1] == -0.5 and ticks[-1][1] == 2.5
+    assert [value for _, value, _ in ticks] == [0, 1, 2]  # round values within the limits
     panel.maximum.setFocus()
     panel.maximum.selectAll()
     qtbot.keyClicks(panel.maximum, "-3")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QColor, QFont
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -22,11 +23,15 @@ from PyQt6.QtWidgets import (
 
 from ..core.dqflags import decode_dq
 from ..session import Session, SessionResult
+from .plot_menu import MenuViewBox, save_widget_png
 from .throttle import Throttle
 
-__all__ = ["Cut", "PixelInspector", "cut_through"]
+__all__ = ["Cut", "PixelInspector", "cut_through", "exposure_label"]
 
-_COLUMNS = ("Exposure", "Role", "Value", "Pedestal", "Value − pedestal", "Minimum", "DQ")
+#: Table columns; the pedestal itself is in the tooltip of "− pedestal".
+_COLUMNS = ("Exposure", "Role", "Value", "− pedestal", "DQ", "Minimum")
+_DQ_WIDTH = 90  # pixels; longer flag lists are elided (the tooltip has them all)
+_LABEL_LENGTH = 30  # characters of a file name in the plot's legend
 _EXPOSURE_COLOURS = [(120, 200, 255), (255, 160, 80), (160, 255, 140), (230, 130, 230),
                      (255, 230, 120), (140, 140, 255), (255, 120, 120), (120, 255, 230)]
 
@@ -79,8 +84,22 @@ def cut_through(result: SessionResult, row: int, column: int, half_width: int) -
                smoothed + limits.low, smoothed + limits.high, exposures, result.final[index])
 
 
+def exposure_label(name: str, role: str, length: int = _LABEL_LENGTH) -> str:
+    """Return a legend label: the file name (shortened in the middle) and its role."""
+    stem = name.removesuffix(".fits").removesuffix(".gz").removesuffix(".fits")
+    if len(stem) > length:
+        keep = length - 1
+        stem = f"{stem[:keep // 2]}…{stem[len(stem) - (keep - keep // 2):]}"
+    return f"{stem} ({role})"
+
+
 class PixelInspector(QWidget):
-    """Plot of the cut through the selected pixel, and a table of its value per exposure."""
+    """Plot of the cut through the selected pixel, and a table of its value per exposure.
+
+    The plot sits beside a narrow table (a short dock keeps the plot tall enough); each
+    exposure's curve has the colour of its row in the table and a legend entry with its
+    file name and role. Positions are numpy's, 0-based.
+    """
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,24 +112,46 @@ class PixelInspector(QWidget):
         self.half_width.setPrefix("± ")
         self.half_width.setSuffix(" px")
         self.half_width.setToolTip("Half-width of the cut along the dispersion axis")
-        self.plot = pg.PlotWidget(objectName="inspector_plot")
-        self.plot.addLegend(offset=(-5, 5), labelTextSize="8pt", brush=(0, 0, 0, 150))
-        self.plot.setLabel("left", "data (pedestal subtracted)")
+        self.plot = pg.PlotWidget(objectName="inspector_plot",
+                                  viewBox=MenuViewBox(fill_menu=self._fill_menu))
+        self.plot.setMinimumHeight(120)
+        self.legend = self.plot.addLegend(offset=(-5, 5), labelTextSize="7pt",
+                                          brush=(0, 0, 0, 150), colCount=2, verSpacing=-6)
+        self.plot.setLabel("left", "data − pedestal")
+        for name in ("left", "bottom"):
+            self.plot.getAxis(name).enableAutoSIPrefix(False)
         self.table = QTableWidget(0, len(_COLUMNS), objectName="inspector_table")
         self.table.setHorizontalHeaderLabels(_COLUMNS)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        # Never sideways: the file name column takes what is left and is elided.
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        columns = self.table.horizontalHeader()
+        columns.setMinimumSectionSize(30)
+        columns.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        columns.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        columns.setSectionResizeMode(4, QHeaderView.ResizeMode.Interactive)
+        columns.resizeSection(4, _DQ_WIDTH)
+        self.table.verticalHeader().setDefaultSectionSize(
+            self.table.fontMetrics().height() + 4)
         header = QHBoxLayout()
+        header.setContentsMargins(0, 0, 0, 0)
         header.addWidget(self.title, 1)
         header.addWidget(QLabel("cut"))
         header.addWidget(self.half_width)
-        splitter = QSplitter()
+        splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.plot)
         splitter.addWidget(self.table)
-        splitter.setSizes([500, 500])
+        splitter.setStretchFactor(0, 11)
+        splitter.setStretchFactor(1, 9)
+        splitter.setSizes([550, 450])
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(2)
         layout.addLayout(header)
         layout.addWidget(splitter, 1)
         self.cut: Cut | None = None
@@ -132,14 +173,14 @@ class PixelInspector(QWidget):
         cut = cut_through(result, row, column, self.half_width.value())
         self.cut = cut
         along = "row" if cut.axis == 0 else "column"
-        self.plot.setLabel("bottom", f"{along} (dispersion axis)")
+        self.plot.setLabel("bottom", f"{along}, 0-based (dispersion axis)")
         state = "flagged" if result.final[row, column] else "not flagged"
-        self.title.setText(f"<b>x={column} y={row}</b>: {state}")
+        self.title.setText(f"<b>x={column} y={row}</b> (0-based): {state}")
         x = cut.positions
-        for number, values in enumerate(cut.exposures):
+        for number, (values, entry) in enumerate(zip(cut.exposures, result.used, strict=False)):
             colour = _EXPOSURE_COLOURS[number % len(_EXPOSURE_COLOURS)]
-            # Unnamed in the legend: the table beside the plot lists the exposures.
-            self.plot.plot(x, values, pen=pg.mkPen(colour, width=1))
+            self.plot.plot(x, values, pen=pg.mkPen(colour, width=1),
+                           name=exposure_label(entry.name, entry.role))
         dashed = pg.mkPen((255, 80, 80, 120), style=Qt.PenStyle.DashLine)
         low = self.plot.plot(x, cut.band_low, pen=dashed)
         high = self.plot.plot(x, cut.band_high, pen=dashed, name="threshold band")
@@ -163,14 +204,28 @@ class PixelInspector(QWidget):
             value = float(entry.exposure.sci[row, column])
             dq = entry.exposure.dq
             dq_text = "–" if dq is None else (", ".join(decode_dq(dq[row, column])) or "GOOD")
-            cells = (
-                entry.name, entry.role, f"{value:.5g}",
-                "–" if pedestal is None else f"{pedestal:.5g}",
-                f"{value - (pedestal or 0):.5g}", "◀ minimum" if number == source else "",
-                dq_text,
-            )  # fmt: skip
+            minimum = "◀ minimum" if number == source else ""
+            cells = (entry.name, entry.role, f"{value:.5g}", f"{value - (pedestal or 0):.5g}",
+                     dq_text, minimum)
+            colour = QColor(*_EXPOSURE_COLOURS[number % len(_EXPOSURE_COLOURS)])
             for column_number, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column_number == 0:
-                    item.setToolTip(str(entry.exposure.path))
+                    item.setToolTip(f"{entry.exposure.path}\ncurve: {colour.name()}")
+                    item.setData(Qt.ItemDataRole.DecorationRole, colour)  # its curve's colour
+                if column_number == 4:
+                    item.setToolTip(dq_text)
+                if column_number == 3:
+                    item.setToolTip("pedestal: " + ("none" if pedestal is None else
+                                                    f"{pedestal:.5g}") +
+                                    ("; the minimum over the exposures" if minimum else ""))
+                if minimum:
+                    font = QFont(item.font())
+                    font.setBold(True)
+                    item.setFont(font)
                 self.table.setItem(number, column_number, item)
+
+    def _fill_menu(self, menu, _place) -> None:
+        menu.addAction("Fit view", lambda: self.plot.getViewBox().autoRange())
+        menu.addAction("Export PNG…", lambda: save_widget_png(
+            self.plot, "Save the pixel inspector's plot", "pixel_inspector.png"))

@@ -108,8 +108,8 @@ class MainWindow(QMainWindow):
         area = Qt.DockWidgetArea
         self.docks = {
             "exposures": self._dock("Exposures", self.exposures, area.BottomDockWidgetArea),
-            "parameters": self._dock("Parameters", self.parameters, area.RightDockWidgetArea,
-                                     scroll=True),
+            # Not scrolled: the compact form must always show whole (force_single, defaults).
+            "parameters": self._dock("Parameters", self.parameters, area.RightDockWidgetArea),
             "statistics": self._dock("Flags", self.statistics, area.RightDockWidgetArea,
                                      scroll=True),
             "histogram": self._dock("Histogram", self.histogram, area.BottomDockWidgetArea),

@@ -108,6 +108,12 @@ def stretched_fraction(choice: str, fraction: np.ndarray | float) -> np.ndarray:
     return positions if np.ndim(fraction) else positions[0]
 
 
+def _round_step(at_least: float) -> float:
+    """Return the smallest of 1, 2, 5 times a power of ten that is at least ``at_least``."""
+    power = 10.0 ** math.floor(math.log10(at_least))
+    return next(factor * power for factor in (1, 2, 5, 10) if factor * power >= at_least)
+
+
 def _label(value: float) -> str:
     # Rounded to a round number already: four significant digits drop float noise only.
     return "0" if value == 0 else f"{value:.4g}"
@@ -118,8 +124,9 @@ def colorbar_ticks(low: float, high: float, stretch: str,
     """Return colour-bar ticks: (position from 0 to 1, value in data units, label).
 
     The ticks aim at ``count`` evenly spaced positions on the bar; each aimed-at value is
-    rounded to a round number at the local scale of the stretch, and its position is then
-    computed exactly, so a tick always sits where its value's colour is.
+    rounded to a round number (1, 2 or 5 times a power of ten) at the local scale of the
+    stretch, and its position is then computed exactly, so a tick always sits where its
+    value's colour is. A linear stretch so gets evenly spaced round values.
 
     Parameters
     ----------
@@ -133,6 +140,11 @@ def colorbar_ticks(low: float, high: float, stretch: str,
     span = high - low
     if not (np.isfinite(span) and span > 0):
         return []
+    if stretch == "linear":  # evenly spaced round values
+        step = _round_step(span / count)
+        values = [k * step for k in range(math.ceil(low / step), math.floor(high / step) + 1)]
+        return [(float(stretched_fraction(stretch, (value - low) / span)), value,
+                 _label(value)) for value in values]
     stretch_object = _STRETCHES[stretch].inverse
 
     def inverse(position: float) -> float:
@@ -142,8 +154,10 @@ def colorbar_ticks(low: float, high: float, stretch: str,
     ticks: list[tuple[float, float, str]] = []
     for target in np.linspace(0.0, 1.0, count):
         value = low + inverse(target) * span
-        local = abs(inverse(min(target + half, 1.0)) - inverse(max(target - half, 0.0))) * span
-        step = 10.0 ** math.floor(math.log10(local / 2)) if local > 0 else span / 100
+        # Data units per tick spacing around this place on the bar.
+        above, below = min(target + half, 1.0), max(target - half, 0.0)
+        local = (inverse(above) - inverse(below)) / (above - below) * span / (count - 1)
+        step = _round_step(local / 2) if local > 0 else span / 100
         rounded = round(value / step) * step
         if rounded < low:
             rounded = math.ceil(low / step) * step
