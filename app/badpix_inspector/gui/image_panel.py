@@ -114,7 +114,7 @@ class ElidedLabel(QLabel):
         """Draw the text elided to the width available."""
         painter = QPainter(self)
         metrics = self.fontMetrics()
-        shown = metrics.elidedText(self.full_text, Qt.TextElideMode.ElideMiddle, self.width())
+        shown = metrics.elidedText(self.full_text, Qt.TextElideMode.ElideRight, self.width())
         painter.drawText(self.rect(), int(Qt.AlignmentFlag.AlignLeft |
                                           Qt.AlignmentFlag.AlignVCenter), shown)
         painter.end()
@@ -278,7 +278,7 @@ class ImagePanel(QWidget):
     def _limit_edit(self, name: str) -> QLineEdit:
         edit = QLineEdit(objectName=f"{self.key}_{name}")
         edit.setValidator(QDoubleValidator())
-        edit.setFixedWidth(66)
+        edit.setFixedWidth(62)
         edit.setToolTip(f"Display {name} in data units: type a value for manual limits")
         edit.editingFinished.connect(self._limits_typed)
         return edit

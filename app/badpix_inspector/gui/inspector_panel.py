@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import (
     QLabel,
     QSpinBox,
     QSplitter,
+    QStyledItemDelegate,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -26,12 +27,13 @@ from ..session import Session, SessionResult
 from .plot_menu import MenuViewBox, save_widget_png
 from .throttle import Throttle
 
-__all__ = ["Cut", "PixelInspector", "cut_through", "exposure_label"]
+__all__ = ["Cut", "PixelInspector", "cut_through", "exposure_labels"]
 
 #: Table columns; the pedestal itself is in the tooltip of "− pedestal".
-_COLUMNS = ("Exposure", "Role", "Value", "− pedestal", "DQ", "Minimum")
-_DQ_WIDTH = 90  # pixels; longer flag lists are elided (the tooltip has them all)
-_LABEL_LENGTH = 30  # characters of a file name in the plot's legend
+_COLUMNS = ("exposure", "role", "value", "− ped.", "DQ", "min")
+_NAME_WIDTH = 130  # pixels: the part of the file name that differs (the tooltip has all)
+_DQ_WIDTH = 50  # pixels; longer flag lists are elided (the tooltip has them all)
+_LABEL_LENGTH = 24  # characters of a file name in the plot's legend
 _EXPOSURE_COLOURS = [(120, 200, 255), (255, 160, 80), (160, 255, 140), (230, 130, 230),
                      (255, 230, 120), (140, 140, 255), (255, 120, 120), (120, 255, 230)]
 
@@ -84,21 +86,63 @@ def cut_through(result: SessionResult, row: int, column: int, half_width: int) -
                smoothed + limits.low, smoothed + limits.high, exposures, result.final[index])
 
 
-def exposure_label(name: str, role: str, length: int = _LABEL_LENGTH) -> str:
-    """Return a legend label: the file name (shortened in the middle) and its role."""
-    stem = name.removesuffix(".fits").removesuffix(".gz").removesuffix(".fits")
-    if len(stem) > length:
-        keep = length - 1
-        stem = f"{stem[:keep // 2]}…{stem[len(stem) - (keep - keep // 2):]}"
-    return f"{stem} ({role})"
+def _shared_start(texts: list[str]) -> int:
+    """Return how many leading characters all ``texts`` share."""
+    count = 0
+    for characters in zip(*texts, strict=False):
+        if len(set(characters)) > 1:
+            break
+        count += 1
+    return count
+
+
+def _stem(name: str) -> str:
+    for suffix in (".gz", ".fits"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+def exposure_labels(names: list[str], roles: list[str],
+                    length: int = _LABEL_LENGTH) -> list[str]:
+    """Return legend labels: the part of each file name that tells it apart, and its role.
+
+    JWST file names of one association share a long prefix and suffix; the legend shows
+    what differs ("…3001_03102_00001… (science)"), cut in the middle beyond ``length``.
+    """
+    stems = [_stem(name) for name in names]
+    start = end = 0
+    if len(set(stems)) > 1:
+        start = _shared_start(stems)
+        end = min(_shared_start([stem[::-1] for stem in stems]),
+                  min(len(stem) for stem in stems) - start)
+    labels = []
+    for stem, role in zip(stems, roles, strict=True):
+        core = stem[start:len(stem) - end]
+        if len(core) > length:
+            keep = length - 1
+            core = f"{core[:keep // 2]}…{core[len(core) - (keep - keep // 2):]}"
+        text = ("…" if start else "") + core + ("…" if end else "")
+        labels.append(f"{text} ({role})")
+    return labels
+
+
+class _ShortNameDelegate(QStyledItemDelegate):
+    """Shows the part of a file name that tells it apart; the item keeps the whole name."""
+
+    def initStyleOption(self, option, index) -> None:
+        super().initStyleOption(option, index)
+        short = index.data(Qt.ItemDataRole.UserRole)
+        if short:
+            option.text = short
 
 
 class PixelInspector(QWidget):
     """Plot of the cut through the selected pixel, and a table of its value per exposure.
 
-    The plot sits beside a narrow table (a short dock keeps the plot tall enough); each
-    exposure's curve has the colour of its row in the table and a legend entry with its
-    file name and role. Positions are numpy's, 0-based.
+    The plot sits beside a narrow table (a short dock keeps the plot tall enough). The
+    table is the exposures' legend: each row has its curve's colour, the part of the file
+    name that tells it apart, and its role; the plot's legend names the other curves, and
+    the exposures too when asked (right-click menu). Positions are numpy's, 0-based.
     """
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
@@ -114,26 +158,38 @@ class PixelInspector(QWidget):
         self.half_width.setToolTip("Half-width of the cut along the dispersion axis")
         self.plot = pg.PlotWidget(objectName="inspector_plot",
                                   viewBox=MenuViewBox(fill_menu=self._fill_menu))
-        self.plot.setMinimumHeight(120)
+        self.plot.setMinimumSize(240, 140)
         self.legend = self.plot.addLegend(offset=(-5, 5), labelTextSize="7pt",
                                           brush=(0, 0, 0, 150), colCount=2, verSpacing=-6)
-        self.plot.setLabel("left", "data − pedestal")
+        #: Name each exposure's curve in the plot's legend too (the menu toggles it): in a
+        #: short dock, the table beside the plot is their legend (swatch, file name, role).
+        self.legend_exposures = False
+        self.plot.setLabel("left", "data")  # the title says: pedestal subtracted
         for name in ("left", "bottom"):
             self.plot.getAxis(name).enableAutoSIPrefix(False)
         self.table = QTableWidget(0, len(_COLUMNS), objectName="inspector_table")
         self.table.setHorizontalHeaderLabels(_COLUMNS)
+        self.table.horizontalHeaderItem(0).setToolTip(
+            "The part of the file name that tells the exposures apart, in the colour of its "
+            "curve in the plot (the tooltip of a name gives the whole path)")
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         # Never sideways: the file name column takes what is left and is elided.
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setItemDelegateForColumn(0, _ShortNameDelegate(self.table))
         columns = self.table.horizontalHeader()
         columns.setMinimumSectionSize(30)
         columns.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        columns.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        columns.setSectionResizeMode(4, QHeaderView.ResizeMode.Interactive)
-        columns.resizeSection(4, _DQ_WIDTH)
+        for number, width in ((0, _NAME_WIDTH), (4, _DQ_WIDTH)):
+            columns.setSectionResizeMode(number, QHeaderView.ResizeMode.Interactive)
+            columns.resizeSection(number, width)
+        columns.setStretchLastSection(True)
+        small = self.table.font()
+        small.setPointSizeF(small.pointSizeF() - 1)
+        self.table.setFont(small)
+        columns.setFont(small)
         self.table.verticalHeader().setDefaultSectionSize(
             self.table.fontMetrics().height() + 4)
         header = QHBoxLayout()
@@ -144,9 +200,8 @@ class PixelInspector(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.plot)
         splitter.addWidget(self.table)
-        splitter.setStretchFactor(0, 11)
-        splitter.setStretchFactor(1, 9)
-        splitter.setSizes([550, 450])
+        splitter.setStretchFactor(0, 1)  # the plot takes what the table does not need
+        splitter.setStretchFactor(1, 0)
         splitter.setChildrenCollapsible(False)
         self.splitter = splitter
         layout = QVBoxLayout(self)
@@ -173,14 +228,17 @@ class PixelInspector(QWidget):
         cut = cut_through(result, row, column, self.half_width.value())
         self.cut = cut
         along = "row" if cut.axis == 0 else "column"
-        self.plot.setLabel("bottom", f"{along}, 0-based (dispersion axis)")
+        self.plot.setLabel("bottom", f"dispersion {along} (0-based)")
         state = "flagged" if result.final[row, column] else "not flagged"
-        self.title.setText(f"<b>x={column} y={row}</b> (0-based): {state}")
+        self.title.setText(f"<b>x={column} y={row}</b> (0-based): {state}; "
+                           "data with pedestals subtracted")
         x = cut.positions
-        for number, (values, entry) in enumerate(zip(cut.exposures, result.used, strict=False)):
+        labels = exposure_labels([entry.name for entry in result.used],
+                                 [entry.role for entry in result.used])
+        for number, (values, label) in enumerate(zip(cut.exposures, labels, strict=False)):
             colour = _EXPOSURE_COLOURS[number % len(_EXPOSURE_COLOURS)]
             self.plot.plot(x, values, pen=pg.mkPen(colour, width=1),
-                           name=exposure_label(entry.name, entry.role))
+                           name=label if self.legend_exposures else None)
         dashed = pg.mkPen((255, 80, 80, 120), style=Qt.PenStyle.DashLine)
         low = self.plot.plot(x, cut.band_low, pen=dashed)
         high = self.plot.plot(x, cut.band_high, pen=dashed, name="threshold band")
@@ -197,6 +255,8 @@ class PixelInspector(QWidget):
 
     def _fill_table(self, result: SessionResult, row: int, column: int) -> None:
         source = int(result.source_index[row, column]) if result.source_index is not None else -1
+        labels = exposure_labels([entry.name for entry in result.used],
+                                 [entry.role for entry in result.used])
         self.table.setRowCount(len(result.used))
         for number, (entry, pedestal) in enumerate(
             zip(result.used, result.pedestals, strict=False)
@@ -213,6 +273,8 @@ class PixelInspector(QWidget):
                 if column_number == 0:
                     item.setToolTip(f"{entry.exposure.path}\ncurve: {colour.name()}")
                     item.setData(Qt.ItemDataRole.DecorationRole, colour)  # its curve's colour
+                    short = labels[number].rsplit(" (", 1)[0].strip("…")
+                    item.setData(Qt.ItemDataRole.UserRole, short)
                 if column_number == 4:
                     item.setToolTip(dq_text)
                 if column_number == 3:
@@ -224,8 +286,37 @@ class PixelInspector(QWidget):
                     font.setBold(True)
                     item.setFont(font)
                 self.table.setItem(number, column_number, item)
+        self._fit_table()
+
+    def _name_exposures(self, on: bool) -> None:
+        self.legend_exposures = on
+        self.legend.setVisible(True)
+        self.refresh()
+
+    def _fit_table(self) -> None:
+        """Give the table the width its columns need, so it never scrolls sideways."""
+        columns = self.table.horizontalHeader()
+        columns.setStretchLastSection(False)
+        self.table.resizeColumnToContents(len(_COLUMNS) - 1)
+        needed = sum(columns.sectionSize(n) for n in range(len(_COLUMNS)))
+        needed += 2 * self.table.frameWidth() + self.table.verticalScrollBar().sizeHint().width()
+        columns.setStretchLastSection(True)
+        if self.table.minimumWidth() != needed:
+            self.table.setMinimumWidth(needed)
+            # The plot takes the rest (a splitter first shares by size hints).
+            total = sum(self.splitter.sizes())
+            if total > needed:
+                self.splitter.setSizes([total - needed, needed])
 
     def _fill_menu(self, menu, _place) -> None:
         menu.addAction("Fit view", lambda: self.plot.getViewBox().autoRange())
+        legend = menu.addAction("Show legend")
+        legend.setCheckable(True)
+        legend.setChecked(self.legend.isVisible())
+        legend.toggled.connect(self.legend.setVisible)
+        exposures = menu.addAction("Name the exposures in the legend")
+        exposures.setCheckable(True)
+        exposures.setChecked(self.legend_exposures)
+        exposures.toggled.connect(self._name_exposures)
         menu.addAction("Export PNG…", lambda: save_widget_png(
             self.plot, "Save the pixel inspector's plot", "pixel_inspector.png"))
