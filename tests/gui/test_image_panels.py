@@ -121,7 +121,7 @@ def test_limit_choices_match_astropy(window, choice):
         expected = PercentileInterval(float(choice.split()[0])).get_limits(finite)
     assert panel.levels() == pytest.approx(tuple(float(v) for v in expected), rel=1e-6)
     assert tuple(panel.image.levels) == pytest.approx(panel.levels())
-    assert panel.minimum.text() == f"{panel.levels()[0]:.5g}"
+    assert panel.minimum.text() == f"{panel.levels()[0]:.4g}"
 
 
 def test_limits_are_computed_once_per_image_not_per_frame(qtbot, window, monkeypatch):
@@ -266,3 +266,27 @@ def test_enlarging_the_window_refits_unless_zoomed_in(qtbot, window):
     (x0, x1), _ = grid.view_ranges()
     assert not grid.shows_whole_detector()
     assert (x0 + x1) / 2 == pytest.approx(sum(zoomed[0]) / 2, abs=2)  # still where it was
+
+
+def test_display_state_round_trip(qtbot, window):
+    from badpix_inspector.gui.image_panels import ImageGrid
+
+    grid = window.grid
+    grid.set_colormap("cividis", inverted=True)
+    _choose(grid.panels["difference"].stretch, "asinh")
+    _choose(grid.panels["science"].limits, "95 %")
+    combined = grid.panels["combined"]
+    for edit, text in ((combined.minimum, "1"), (combined.maximum, "4")):
+        edit.setFocus()
+        edit.selectAll()
+        qtbot.keyClicks(edit, text)
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+    state = grid.display_state()
+    assert state["panels"]["combined"] == {"limits": "manual", "stretch": "linear",
+                                           "manual": [1.0, 4.0]}
+    other = ImageGrid()
+    qtbot.addWidget(other)
+    other.set_display_state(state)
+    assert other.display_state() == state
+    other.set_display_state({"colormap": "nonsense", "panels": {"nope": {}}})  # ignored
+    assert other.display_state() == state

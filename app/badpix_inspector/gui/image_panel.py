@@ -338,8 +338,8 @@ class ImagePanel(QWidget):
         ticks = colorbar_ticks(low, high, stretch)
         self.colorbar.axis.setTicks([[(position, label) for position, _, label in ticks], []])
         with QSignalBlocker(self.minimum), QSignalBlocker(self.maximum):
-            self.minimum.setText(f"{low:.5g}")
-            self.maximum.setText(f"{high:.5g}")
+            self.minimum.setText(f"{low:.4g}")
+            self.maximum.setText(f"{high:.4g}")
 
     def colorbar_ticks(self) -> list[tuple[float, float, str]]:
         """Return the colour bar's ticks: (position 0 to 1, value in data units, label)."""
@@ -367,6 +367,23 @@ class ImagePanel(QWidget):
             self.apply_scaling()
         else:
             self.limits.setCurrentText(MANUAL)  # applies through _limits_chosen
+
+    def display_state(self) -> dict:
+        """Return the limits choice, stretch and manual limits (for sessions and settings)."""
+        manual = None if self.manual_limits is None else [float(v) for v in self.manual_limits]
+        return {"limits": self.limits.currentText(), "stretch": self.stretch.currentText(),
+                "manual": manual}
+
+    def set_display_state(self, state: dict) -> None:
+        """Restore what `display_state` returned; unknown choices are left as they are."""
+        manual = state.get("manual")
+        if manual is not None and len(manual) == 2 and float(manual[1]) > float(manual[0]):
+            self.manual_limits = (float(manual[0]), float(manual[1]))
+        for combo, key in ((self.limits, "limits"), (self.stretch, "stretch")):
+            index = combo.findText(str(state.get(key)))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        self.apply_scaling()
 
     def set_colormap(self, name: str, inverted: bool | None = None) -> None:
         """Use one of `COLORMAPS`, inverted or not (None keeps the inversion)."""

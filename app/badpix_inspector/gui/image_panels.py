@@ -311,6 +311,21 @@ class ImageGrid(QWidget):
         """Invert (or not) the colour map of every panel."""
         self.set_colormap(self.panels["combined"].colormap, inverted)
 
+    def display_state(self) -> dict:
+        """Return the colour map, its inversion and each panel's limits and stretch."""
+        name, inverted = self.colormap()
+        return {"colormap": name, "inverted": inverted,
+                "panels": {key: panel.display_state() for key, panel in self.panels.items()}}
+
+    def set_display_state(self, state: dict) -> None:
+        """Restore what `display_state` returned (older or partial states are fine)."""
+        name = state.get("colormap")
+        if name in COLORMAPS:
+            self.set_colormap(name, bool(state.get("inverted", False)))
+        for key, panel_state in (state.get("panels") or {}).items():
+            if key in self.panels and isinstance(panel_state, dict):
+                self.panels[key].set_display_state(panel_state)
+
     def colormap(self) -> tuple[str, bool]:
         """Return the colour map's name and whether it is inverted."""
         panel = self.panels["combined"]
