@@ -83,6 +83,7 @@ class HistogramPanel(QWidget):
             # A "(x0.001)" appearing mid-drag changed the axis under the mouse.
             self.plot.getAxis(name).enableAutoSIPrefix(False)
         self.plot.setMouseEnabled(x=True, y=False)
+        self.plot.hideButtons()  # pyqtgraph's "A" (auto range): Fit view is in the menu
         self.curve = pg.PlotDataItem(stepMode="center", fillLevel=0,
                                      brush=(150, 150, 220, 110), pen=(200, 200, 255))
         self.plot.addItem(self.curve)
