@@ -290,3 +290,27 @@ def test_display_state_round_trip(qtbot, window):
     assert other.display_state() == state
     other.set_display_state({"colormap": "nonsense", "panels": {"nope": {}}})  # ignored
     assert other.display_state() == state
+
+
+def test_limits_and_ticks_without_a_window():
+    from badpix_inspector.gui.scaling import colorbar_ticks, image_limits
+
+    data = np.arange(1000, dtype=float).reshape(20, 50)
+    data[0, :5] = np.nan
+    assert image_limits(data, "min–max") == (5.0, 999.0)
+    assert image_limits(data, "manual", (-1.0, 2.0)) == (-1.0, 2.0)
+    low, high = image_limits(data, "90 %")
+    assert (low, high) == pytest.approx(tuple(np.percentile(data[np.isfinite(data)], [5, 95])))
+    assert image_limits(np.full((4, 4), 3.0), "zscale")[1] > 3.0  # a flat image still has a span
+    assert image_limits(np.full((4, 4), np.nan), "zscale") == (0.0, 1.0)
+    with pytest.raises(ValueError, match="limits must be one of"):
+        image_limits(data, "98 %")
+    with pytest.raises(ValueError, match="manual limits need"):
+        image_limits(data, "manual")
+    linear = colorbar_ticks(-0.8, 20.2, "linear")
+    assert [value for _, value, _ in linear] == [0, 5, 10, 15, 20]
+    log = colorbar_ticks(0.0, 1e6, "log")
+    positions = [position for position, _, _ in log]
+    assert positions == sorted(positions) and min(np.diff(positions)) > 0.1
+    np.testing.assert_allclose(positions, LogStretch()(np.array([v for _, v, _ in log]) / 1e6))
+    assert colorbar_ticks(1.0, 1.0, "log") == []
