@@ -1,5 +1,6 @@
 """Mouse gestures for the display tests, sent as Qt events to a widget as a person's mouse does."""
 
+import gc
 import sys
 
 import pytest
@@ -70,3 +71,17 @@ def exceptions(monkeypatch):
     monkeypatch.setattr(sys, "excepthook", lambda *info: caught.append(info))
     yield caught
     assert not caught, [str(info[1]) for info in caught]
+
+
+@pytest.fixture
+def delete_closed_windows():
+    """After the test, delete the windows pytest-qt closed, in Qt's order, at a known time.
+
+    pytest-qt only calls ``deleteLater`` on them, which outside a running event loop Qt
+    never carries out; the windows then die whenever Python's garbage collector reaches
+    them, in a later test, tearing their graphics scenes down in an arbitrary order.
+    That aborted a later test now and then ("pure virtual method called").
+    """
+    yield
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    gc.collect()

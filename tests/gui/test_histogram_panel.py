@@ -5,10 +5,11 @@ import pytest
 
 pytest.importorskip("PyQt6")
 
-from display_helpers import (  # noqa: F401 (exceptions is a fixture)
+from display_helpers import (  # noqa: F401 (fixtures)
     LEFT,
     RIGHT,
     click,
+    delete_closed_windows,
     exceptions,
     move,
     press,
@@ -20,7 +21,7 @@ from gui_helpers import wait_for_result
 from PyQt6.QtCore import QPointF
 
 # Any exception that reaches sys.excepthook (a slot that raised) fails the test.
-pytestmark = pytest.mark.usefixtures("exceptions")
+pytestmark = pytest.mark.usefixtures("delete_closed_windows", "exceptions")
 
 
 def _drag_line(qtbot, window, side, pixels):

@@ -13,9 +13,10 @@ from astropy.visualization import (
     SqrtStretch,
     ZScaleInterval,
 )
-from display_helpers import (  # noqa: F401 (exceptions is a fixture)
+from display_helpers import (  # noqa: F401 (fixtures)
     RIGHT,
     click,
+    delete_closed_windows,
     exceptions,
     view_to_widget,
     wheel,
@@ -29,7 +30,7 @@ from badpix_inspector.gui.image_panel import COLORMAPS, colormap_lut
 from badpix_inspector.gui.scaling import LIMITS, STRETCHES
 
 # Any exception that reaches sys.excepthook (a slot that raised) fails the test.
-pytestmark = pytest.mark.usefixtures("exceptions")
+pytestmark = pytest.mark.usefixtures("delete_closed_windows", "exceptions")
 
 STRETCH_OBJECTS = {"linear": LinearStretch(), "log": LogStretch(), "sqrt": SqrtStretch(),
                    "asinh": AsinhStretch()}

@@ -5,12 +5,18 @@ import pytest
 
 pytest.importorskip("PyQt6")
 
-from display_helpers import RIGHT, click, exceptions, view_to_widget  # noqa: F401 (fixture)
+from display_helpers import (  # noqa: F401 (fixtures)
+    RIGHT,
+    click,
+    delete_closed_windows,
+    exceptions,
+    view_to_widget,
+)
 from PyQt6.QtCore import QPointF, Qt
 
 from badpix_inspector.gui.inspector_panel import exposure_labels
 
-pytestmark = pytest.mark.usefixtures("exceptions")
+pytestmark = pytest.mark.usefixtures("delete_closed_windows", "exceptions")
 
 
 def _click_pixel(qtbot, window, row, column):

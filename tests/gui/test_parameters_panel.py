@@ -4,14 +4,21 @@ import pytest
 
 pytest.importorskip("PyQt6")
 
-from display_helpers import LEFT, exceptions, move, press, release  # noqa: F401 (fixture)
+from display_helpers import (  # noqa: F401 (fixtures)
+    LEFT,
+    delete_closed_windows,
+    exceptions,
+    move,
+    press,
+    release,
+)
 from gui_helpers import wait_for_result
 from PyQt6.QtCore import QPointF
 from PyQt6.QtWidgets import QSlider, QStyle, QStyleOptionSlider
 
 from badpix_inspector.gui.parameters_panel import slider_to_fraction
 
-pytestmark = pytest.mark.usefixtures("exceptions")
+pytestmark = pytest.mark.usefixtures("delete_closed_windows", "exceptions")
 
 
 def _handle_centre(slider: QSlider) -> QPointF:
