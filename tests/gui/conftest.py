@@ -1,10 +1,29 @@
 """GUI tests run offscreen, with settings and the autosave in a temporary folder."""
 
+import gc
 import os
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def delete_closed_windows():
+    """After each test, delete the windows pytest-qt closed, in Qt's order, at a known time.
+
+    pytest-qt only calls ``deleteLater`` on them, which outside a running event loop Qt
+    never carries out; the windows then die whenever Python's garbage collector reaches
+    them, in a later test, tearing their graphics scenes down in an arbitrary order.
+    That aborted a later test now and then ("pure virtual method called").
+    """
+    yield
+    from PyQt6.QtCore import QEvent
+    from PyQt6.QtWidgets import QApplication
+
+    if QApplication.instance() is not None:
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    gc.collect()
 
 
 @pytest.fixture

@@ -182,6 +182,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                arguments=(-1,)),
     ActionSpec("leave_blink", "Leave blink", "leave_blink", "Escape",
                "Show the science exposure again", V),
+    ActionSpec("invert_colormap", "&Invert colour map", "invert_colormap", "Ctrl+I",
+               "Invert the colour map of every panel", V, separator=True, checkable=True),
     ActionSpec("reset_layout", "Reset &layout", "reset_layout", None,
                "Put the docks back where and as large as they start", V, separator=True),
     ActionSpec("shortcuts", "&Keyboard shortcuts", "show_shortcuts", "F1", "", H),

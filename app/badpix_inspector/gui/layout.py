@@ -7,12 +7,11 @@ docks too narrow to use, even when such a layout was remembered.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QDockWidget, QFrame, QScrollArea, QWidget
-
-from .image_panels import COLORMAPS
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -91,15 +90,11 @@ def restore_settings(window: MainWindow) -> None:
     state = settings.value("window_state")
     if state is not None:
         window.restoreState(state)
-    colormap = settings.value("colormap", "inferno")
-    if colormap in COLORMAPS:
-        window.colormap.setCurrentText(colormap)
-        window.grid.set_colormap(colormap)
-    for key, panel in window.grid.panels.items():
-        for name, combo in (("limits", panel.limits), ("stretch", panel.stretch)):
-            value = settings.value(f"{key}/{name}")
-            if value is not None and combo.findText(value) >= 0:
-                combo.setCurrentText(value)
+    try:  # colour map, inversion, each panel's limits (manual ones too) and stretch
+        display = json.loads(str(settings.value("display", "{}")))
+    except ValueError:
+        display = {}
+    window.grid.set_display_state(display if isinstance(display, dict) else {})
 
 
 def save_settings(window: MainWindow) -> None:
@@ -107,8 +102,5 @@ def save_settings(window: MainWindow) -> None:
     settings = window.settings
     settings.setValue("geometry", window.saveGeometry())
     settings.setValue("window_state", window.saveState())
-    settings.setValue("colormap", window.colormap.currentText())
-    for key, panel in window.grid.panels.items():
-        settings.setValue(f"{key}/limits", panel.limits.currentText())
-        settings.setValue(f"{key}/stretch", panel.stretch.currentText())
+    settings.setValue("display", json.dumps(window.grid.display_state()))
     settings.sync()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from PyQt6.QtCore import QSettings, Qt, QTimer
+from PyQt6.QtCore import QSettings, QSignalBlocker, Qt, QTimer
 from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
     QApplication,
@@ -156,6 +156,12 @@ class MainWindow(QMainWindow):
         self.statistics.overlay_visible.connect(self.grid.set_overlay_visible)
         self.statistics.overlay_opacity.connect(self.grid.set_overlay_opacity)
         self.colormap.currentTextChanged.connect(self.grid.set_colormap)
+        # A panel's own menu can change the colour map too: the toolbar follows.
+        self.grid.colormap_changed.connect(self._colormap_changed)
+        # The window's Escape action leaves blink whatever has the focus; two Escape
+        # shortcuts would be ambiguous to Qt, which then fires neither.
+        self.grid.escape_shortcut.setEnabled(False)
+        self.markers.changed.connect(self._markers_changed)
         self.brush_radius.valueChanged.connect(lambda value: setattr(self.grid, "brush_radius",
                                                                      value))
         self.grid.set_overlay_opacity(self.statistics.opacity.value() / 100)
@@ -191,6 +197,21 @@ class MainWindow(QMainWindow):
                 f"Marker {len(self.markers)} at {pixel_label(*place)}", 5000)
         return record
 
+    def invert_colormap(self) -> None:
+        """Invert the colour map of every panel (again to undo)."""
+        _name, inverted = self.grid.colormap()
+        self.grid.set_colormap_inverted(not inverted)
+
+    def _colormap_changed(self, name: str, inverted: bool) -> None:
+        blocker = QSignalBlocker(self.colormap)
+        self.colormap.setCurrentText(name)
+        del blocker
+        self.named_actions["invert_colormap"].setChecked(inverted)
+
+    def _markers_changed(self) -> None:
+        self.grid.set_markers((record["row"], record["column"], str(number))
+                              for number, record in enumerate(self.markers.records, start=1))
+
     def blink(self, step: int) -> str | None:
         """Show the next (or previous) exposure in the science panel."""
         name = self.grid.blink(step)
@@ -200,12 +221,7 @@ class MainWindow(QMainWindow):
 
     def leave_blink(self) -> None:
         """Show the science exposure again in the science panel."""
-        stop = getattr(self.grid, "stop_blink", None)
-        if stop is not None:
-            stop()
-        elif self.grid.blink_frames and self.grid.blink_index:
-            self.grid.blink(-self.grid.blink_index)  # frame 0 is the science exposure
-            self.grid.panels["science"].set_title()
+        self.grid.stop_blink()
 
     def reset_layout(self) -> None:
         """Put the docks back where and as large as they are at the first start."""

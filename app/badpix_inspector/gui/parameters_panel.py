@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PyQt6.QtCore import QSignalBlocker, Qt
+from PyQt6.QtCore import QObject, QSignalBlocker, Qt, QTimer
 from PyQt6.QtGui import QValidator
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -23,12 +23,17 @@ from PyQt6.QtWidgets import (
 from ..core import PARAMETER_SPECS, ParameterError
 from ..session import Session
 
-__all__ = ["FRACTION_MAX", "FRACTION_MIN", "KERNEL_MAX", "OddSpinBox", "ParametersPanel"]
+__all__ = [
+    "DRAG_INTERVAL_MS", "FRACTION_MAX", "FRACTION_MIN", "KERNEL_MAX", "OddSpinBox",
+    "ParametersPanel", "SliderFeed",
+]
 
 KERNEL_MAX = 151
 # The slider's log scale needs a floor above jwst's 0; the ceiling is jwst's bound.
 FRACTION_MIN, FRACTION_MAX = 1e-5, PARAMETER_SPECS["flagfrac_upper"].maximum
 _SLIDER_STEPS = 1000  # positions of a fraction slider, evenly spaced in log10
+#: While a slider is dragged, its value is passed on at most this often (milliseconds).
+DRAG_INTERVAL_MS = 100
 
 
 def fraction_to_slider(value: float) -> int:
@@ -43,6 +48,62 @@ def slider_to_fraction(position: int) -> float:
     span = math.log10(FRACTION_MAX) - math.log10(FRACTION_MIN)
     value = 10 ** (math.log10(FRACTION_MIN) + position / _SLIDER_STEPS * span)
     return float(f"{min(value, FRACTION_MAX):.3g}")
+
+
+class SliderFeed(QObject):
+    """Pass a slider's value to ``send`` as it moves, at most once per ``interval`` ms.
+
+    A drag sends its first position at once, then the newest position at each interval,
+    and the final one at the release: the images follow the drag (the session drops
+    requests a newer one overtakes) without a request per pixel of mouse movement. A
+    click, a key or a programmatic change is sent at once.
+
+    Parameters
+    ----------
+    slider : QSlider
+        The slider to follow (tracking is switched on).
+    send : callable
+        Called with the slider's value.
+    interval : int
+        Milliseconds between values sent during a drag.
+    """
+
+    def __init__(self, slider: QSlider, send, interval: int = DRAG_INTERVAL_MS) -> None:
+        super().__init__(slider)
+        self.slider = slider
+        self._send = send
+        self._pending: int | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(interval)
+        self._timer.timeout.connect(self._tick)
+        # valueChanged during the drag, not only at the release (Qt's default, made explicit).
+        slider.setTracking(True)
+        slider.valueChanged.connect(self._moved)
+        slider.sliderReleased.connect(self.flush)
+
+    def _moved(self, value: int) -> None:
+        if not self.slider.isSliderDown():
+            self._timer.stop()
+            self._pending = None
+            self._send(value)
+        elif self._timer.isActive():
+            self._pending = value
+        else:
+            self._send(value)
+            self._timer.start()
+
+    def _tick(self) -> None:
+        if self._pending is not None:
+            value, self._pending = self._pending, None
+            self._send(value)
+            self._timer.start()  # keep the pace while the drag goes on
+
+    def flush(self) -> None:
+        """Send a value still held back (the slider was let go)."""
+        self._timer.stop()
+        self._tick()
+        self._timer.stop()
 
 
 class OddSpinBox(QSpinBox):
@@ -91,13 +152,21 @@ class ParametersPanel(QWidget):
         self.defaults.setToolTip("kernel_size 15, flag fractions 0.001, axis from DISPAXIS")
         self.message = QLabel(objectName="parameters_message")
         self.message.setWordWrap(True)
+        self.message.setVisible(False)  # until there is something to say
 
+        # Compact, so that everything shows in a short dock (1280x720 screens): labels go
+        # above their controls when the dock is narrow.
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        form.setVerticalSpacing(3)
+        form.setHorizontalSpacing(6)
         form.addRow("kernel_size", self._pair(self.kernel_slider, self.kernel_size))
         form.addRow("flagfrac_lower", self._pair(self.lower_slider, self.flagfrac_lower))
         form.addRow("flagfrac_upper", self._pair(self.upper_slider, self.flagfrac_upper))
         form.addRow("dispersion axis", self.dispaxis)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 3, 6, 3)
+        layout.setSpacing(3)
         layout.addLayout(form)
         row = QHBoxLayout()
         row.addWidget(self.force_single)
@@ -107,12 +176,14 @@ class ParametersPanel(QWidget):
         layout.addWidget(self.message)
         layout.addStretch(1)
 
-        self.kernel_slider.valueChanged.connect(lambda p: self._set(kernel_size=2 * p + 1))
+        self.slider_feeds = [
+            SliderFeed(self.kernel_slider, lambda p: self._set(kernel_size=2 * p + 1)),
+            SliderFeed(self.lower_slider,
+                       lambda p: self._set(flagfrac_lower=slider_to_fraction(p))),
+            SliderFeed(self.upper_slider,
+                       lambda p: self._set(flagfrac_upper=slider_to_fraction(p))),
+        ]
         self.kernel_size.valueChanged.connect(self._kernel_typed)
-        self.lower_slider.valueChanged.connect(
-            lambda p: self._set(flagfrac_lower=slider_to_fraction(p)))
-        self.upper_slider.valueChanged.connect(
-            lambda p: self._set(flagfrac_upper=slider_to_fraction(p)))
         self.flagfrac_lower.valueChanged.connect(lambda v: self._set(flagfrac_lower=v))
         self.flagfrac_upper.valueChanged.connect(lambda v: self._set(flagfrac_upper=v))
         self.dispaxis.currentIndexChanged.connect(self._dispaxis_chosen)
@@ -156,9 +227,11 @@ class ParametersPanel(QWidget):
             self.session.set_parameters(**changes)
         except ParameterError as error:
             self.message.setText(str(error))
+            self.message.setVisible(True)
             self.update_from_session()
         else:
             self.message.clear()
+            self.message.setVisible(False)
 
     def step_kernel(self, steps: int) -> None:
         """Change the kernel size by ``steps`` odd sizes (keyboard [ and ])."""

@@ -16,7 +16,6 @@ from PyQt6.QtWidgets import QFileDialog
 
 from ..io import InputError, read_session, write_session
 from ..model import Autosave, UnsavedEdits, dataset_key
-from .image_panels import COLORMAPS
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -155,18 +154,13 @@ class Recovery:
     def session_state(self) -> dict:
         """Return everything a session file records."""
         window = self.window
-        view = window.grid.panels["combined"].plot.getViewBox().viewRange()
+        x_range, y_range = window.grid.view_ranges()
         return {
             **self.session.state(),
             "markers": window.markers.records,
-            "view": {
-                "x_range": list(view[0]), "y_range": list(view[1]),
-                "colormap": window.colormap.currentText(),
-                "panels": {key: {"limits": panel.limits.currentText(),
-                                 "stretch": panel.stretch.currentText()}
-                           for key, panel in window.grid.panels.items()},
-            },
-        }  # fmt: skip
+            # Colour map, inversion, each panel's limits (manual ones too) and stretch.
+            "view": {"x_range": x_range, "y_range": y_range, **window.grid.display_state()},
+        }
 
     def save_session(self, path: str | Path) -> Path | None:
         """Write the session to ``path``; report a failure in the window."""
@@ -208,13 +202,7 @@ class Recovery:
             return False
         window.markers.set_records(state.get("markers") or [])
         view = state.get("view") or {}
-        if view.get("colormap") in COLORMAPS:
-            window.colormap.setCurrentText(view["colormap"])
-        for key, choices in (view.get("panels") or {}).items():
-            panel = window.grid.panels.get(key)
-            if panel is not None:
-                panel.limits.setCurrentText(choices.get("limits", panel.limits.currentText()))
-                panel.stretch.setCurrentText(choices.get("stretch", panel.stretch.currentText()))
+        window.grid.set_display_state(view)
         # The zoom is applied once the new images are drawn (drawing a new shape refits).
         self._pending_view = view if "x_range" in view else None
         self.mark_saved()
@@ -224,8 +212,7 @@ class Recovery:
         """Apply a session's saved zoom (called after a result is drawn)."""
         view, self._pending_view = self._pending_view, None
         if view:
-            self.window.grid.panels["combined"].plot.getViewBox().setRange(
-                xRange=view["x_range"], yRange=view["y_range"], padding=0)
+            self.window.grid.set_view(view["x_range"], view["y_range"])
 
     # -- quitting ------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QCheckBox,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QSlider,
@@ -26,8 +27,11 @@ def _swatch(rgb: tuple[int, int, int], text: str) -> QWidget:
     box = QLabel()
     box.setFixedSize(14, 14)
     box.setStyleSheet(f"background: rgb{rgb}; border: 1px solid #222;")
-    layout.addWidget(box)
-    layout.addWidget(QLabel(text), 1)
+    label = QLabel(text)
+    label.setWordWrap(True)  # a narrow dock wraps the text instead of cutting it
+    layout.setSpacing(4)
+    layout.addWidget(box, 0, Qt.AlignmentFlag.AlignTop)
+    layout.addWidget(label, 1)
     return holder
 
 
@@ -56,6 +60,8 @@ class StatisticsPanel(QWidget):
             label.setWordWrap(True)
         self.values["status"].clear()  # a message line, not a number
         form = QFormLayout()
+        form.setVerticalSpacing(2)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.addRow("flagged in total", self.flag_count)
         form.addRow("flagged low", self.values["low"])
         form.addRow("flagged high", self.values["high"])
@@ -71,7 +77,7 @@ class StatisticsPanel(QWidget):
                                         "what a saved product gets")
         self.values["edge"].setToolTip(
             "Flags within kernel_size // 2 of the detector edge along the filter window: the "
-            "pipeline pads with zeros there, which biases the filtered image low.")
+            "pipeline pads with zeros there, which biases the smoothed image low.")
 
         self.show_flags = QCheckBox("Show flags (F)", objectName="show_flags")
         self.show_flags.setChecked(True)
@@ -79,10 +85,17 @@ class StatisticsPanel(QWidget):
         self.opacity.setRange(0, 100)
         self.opacity.setValue(80)
         self.opacity.setToolTip("Opacity of the flags")
-        legend = QVBoxLayout()
-        for rgb, text in FLAG_COLOURS.values():
-            legend.addWidget(_swatch(rgb, text))
+        # The legend in two columns: five entries in three short rows.
+        legend = QGridLayout()
+        legend.setContentsMargins(0, 4, 0, 4)
+        legend.setVerticalSpacing(2)
+        for number, (rgb, text) in enumerate(FLAG_COLOURS.values()):
+            legend.addWidget(_swatch(rgb, text), number // 2, number % 2)
+        legend.setColumnStretch(0, 1)
+        legend.setColumnStretch(1, 1)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 3, 6, 3)
+        layout.setSpacing(3)
         layout.addLayout(form)
         layout.addWidget(self.values["status"])
         layout.addLayout(legend)
