@@ -355,3 +355,18 @@ def test_a_squeezed_layout_remembered_comes_back_usable(qtbot, settings_dir, cac
     assert second.docks["parameters"].width() >= 240
     assert second.docks["statistics"].width() >= 240
     second.close()
+
+
+def test_the_toolbar_shows_the_colour_map_drawn_and_ctrl_i_inverts(qtbot, window, excepthook):
+    from PyQt6.QtTest import QTest
+
+    name, inverted = window.grid.colormap()
+    assert window.colormap.currentText() == name  # also at the first start
+    window.grid.set_colormap("viridis")  # as a panel's own right-click menu does
+    assert window.colormap.currentText() == "viridis"
+    window.grid.panels["combined"].graphics.setFocus()
+    QTest.keyClick(window.grid.panels["combined"].graphics, Qt.Key.Key_I,
+                   Qt.KeyboardModifier.ControlModifier)
+    assert window.grid.colormap() == ("viridis", not inverted)
+    assert window.named_actions["invert_colormap"].isChecked() == (not inverted)
+    assert not excepthook.errors

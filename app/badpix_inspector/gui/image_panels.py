@@ -38,7 +38,7 @@ PANELS = (
 FLAG_COLOURS = {
     LABEL_LOW: ((40, 150, 255), "flagged low"),
     LABEL_HIGH: ((255, 50, 40), "flagged high"),
-    LABEL_ALREADY_BAD: ((255, 215, 0), "DO_NOT_USE before the step"),
+    LABEL_ALREADY_BAD: ((255, 215, 0), "already DO_NOT_USE"),
     LABEL_FORCED_BAD: ((230, 0, 230), "forced bad by hand"),
     LABEL_FORCED_GOOD: ((0, 230, 120), "forced good by hand"),
 }

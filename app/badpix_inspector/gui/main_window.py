@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._default_state = self.saveState()
         restore_settings(self)
+        self._colormap_changed(*self.grid.colormap())  # the toolbar shows what is drawn
         self._edits_changed()  # nothing to undo yet
         self.cursor_label.setText(_HINT)
 
