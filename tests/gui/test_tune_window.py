@@ -163,7 +163,7 @@ def test_without_an_event_loop_in_ipython_tune_blocks_until_closed(
 
 def test_an_unreadable_input_raises_and_leaves_no_window(clean_tune, notebook, tmp_path):
     missing = tmp_path / "missing_rate.fits"
-    with pytest.raises(InputError, match="missing_rate.fits"):
+    with pytest.raises(InputError, match=r"missing_rate\.fits"):
         badpix_inspector.tune(missing)
     from badpix_inspector.tune import _open_handles
 
