@@ -2,6 +2,7 @@
 
     python tune_script.py blocking ASSOCIATION   # the script's own QApplication, tune() blocks
     python tune_script.py handle ASSOCIATION     # a fake IPython with %gui qt: a TuneHandle
+    python tune_script.py blocking ASSOCIATION again   # then tune() again from the dict
 
 A timer acts as the person: once the flags are shown, types 9 into the kernel spin box,
 waits for the new flags, then chooses File > Quit. The script prints the
@@ -82,4 +83,8 @@ elif mode == "handle":
     pars = handle.result(timeout=120)
 else:
     raise SystemExit(f"unknown mode {mode}")
+if sys.argv[3:] == ["again"]:
+    # Tune again, from the dict as it came back; the person closes the window at once.
+    QTimer.singleShot(0, lambda: when(lambda: settled(9), quit_window))
+    assert badpix_inspector.tune(association, **pars) == pars
 print(json.dumps({"parameters": pars, "shown": shown}))

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 __all__ = ["TuneHandle", "tune"]
 
 log = logging.getLogger(__name__)
@@ -227,11 +229,12 @@ def _dispose(app, window) -> None:
 def _warn_what_the_dict_leaves_out(session) -> None:
     """Say what the window used that the pipeline's parameters cannot carry."""
     edits = session.edits
-    if edits is not None and edits.state.any():
+    edited = 0 if edits is None else int(np.count_nonzero(edits.state))
+    if edited:
         log.warning(
-            "%d hand-edited pixels are not part of the pipeline's parameters: export them "
+            "hand edits (%d pixel%s) are not part of the pipeline's parameters: export them "
             "(File > Export > Edits) and apply them with badpix-selfcal --edits",
-            int(edits.state.astype(bool).sum()))
+            edited, "" if edited == 1 else "s")
     if session.dispaxis_choice != "auto" and session.dispaxis != session.file_dispaxis:
         log.warning(
             "the window filtered along dispersion axis %s, but the pipeline takes the axis "

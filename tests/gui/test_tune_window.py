@@ -121,7 +121,7 @@ def test_in_a_notebook_tune_returns_a_live_handle_on_models_in_memory(
     with caplog.at_level(logging.WARNING, logger="badpix_inspector.tune"):
         window.named_actions["quit"].trigger()
         pars = handle.result(timeout=30)
-    assert "1 hand-edited pixels are not part of the pipeline's parameters" in caplog.text
+    assert "hand edits (1 pixel) are not part of the pipeline's parameters" in caplog.text
     assert handle.closed and handle.window is None and pars == handle.parameters
     assert pars["kernel_size"] == 7 and pars["skip"] is False
     assert not any(widget.objectName() == "main_window" and widget.isVisible()
