@@ -152,14 +152,20 @@ class TuneHandle:
             from PyQt6.QtCore import QEventLoop, QTimer
 
             self._loop = loop = QEventLoop()
+            expired = []
             timer = None
             if timeout is not None:
                 timer = QTimer()
                 timer.setSingleShot(True)
-                timer.timeout.connect(loop.quit)
+                timer.timeout.connect(lambda: (expired.append(True), loop.quit()))
                 timer.start(max(0, round(timeout * 1000)))
             try:
-                loop.exec()
+                # Another window closing can quit every loop (quitOnLastWindowClosed): wait
+                # again, unless the application itself is quitting (exec returns -1 then).
+                while self._final is None and not expired:
+                    if loop.exec() == -1 and self._final is None:
+                        raise RuntimeError("the Qt application is quitting: the inspector "
+                                           "window cannot be waited for")
             finally:
                 self._loop = None
                 if timer is not None:
