@@ -52,6 +52,7 @@ __all__ = [
     "Snapshot",
     "StageCache",
     "compute_result",
+    "memory_entries",
     "read_entries",
     "read_state",
 ]
@@ -73,6 +74,9 @@ class ExposureEntry:
     exposure: Exposure
     role: str
     pedestal: float | None = None
+    #: False for exposures handed over in memory (jwst datamodels): their path is a name
+    #: only, so nothing that must read the file (products, sessions) may use it.
+    from_file: bool = True
 
     @property
     def name(self) -> str:
@@ -296,6 +300,11 @@ def read_entries(
         else:
             role = "selfcal" if has_science else "science"
             added.append(ExposureEntry(read_exposure(path, role, with_dq=True), role))
+    _check_shapes(added, existing)
+    return added, association
+
+
+def _check_shapes(added: Sequence[ExposureEntry], existing: Sequence[ExposureEntry]) -> None:
     shape = next((entry.exposure.shape for entry in (*existing, *added)), None)
     for entry in added:
         if entry.exposure.shape != shape:
@@ -305,7 +314,43 @@ def read_entries(
                 f"exposures ({'x'.join(map(str, shape))})",
                 "open exposures of one detector together",
             )
-    return added, association
+
+
+def memory_entries(
+    exposures: Iterable[Exposure], existing: Sequence[ExposureEntry] = (),
+) -> list[ExposureEntry]:
+    """Take exposures already in memory (not read from files here), each with its role.
+
+    Parameters
+    ----------
+    exposures : iterable of Exposure
+        Exposures made elsewhere (e.g. `badpix_inspector.io.exposures_from_datamodels`);
+        each keeps its ``role`` (one of `ROLES`). Their arrays are used, not copied.
+    existing : sequence of ExposureEntry
+        The exposures already open (their science role and shape count).
+
+    Returns
+    -------
+    list of ExposureEntry
+        The new entries, marked as not from files (``from_file`` False).
+
+    Raises
+    ------
+    InputError
+        For an unknown role, a second science exposure, or a shape that differs from
+        the others; nothing is taken then.
+    """
+    added = [ExposureEntry(exposure, exposure.role, from_file=False) for exposure in exposures]
+    for entry in added:
+        if entry.role not in ROLES:
+            raise InputError(entry.exposure.path, f"has the role {entry.role!r}",
+                             f"give one of {', '.join(ROLES)}")
+    sciences = [entry for entry in (*existing, *added) if entry.role == "science"]
+    if len(sciences) > 1:
+        raise InputError(sciences[1].exposure.path, "is a second science exposure",
+                         "give exactly one exposure the science role (or close the open ones)")
+    _check_shapes(added, existing)
+    return added
 
 
 def read_state(

@@ -33,10 +33,11 @@ from .inspection import (
     SessionResult,
     Snapshot,
     StageCache,
+    memory_entries,
     read_entries,
     read_state,
 )
-from .io import InputError, ProductMembers
+from .io import Exposure, InputError, ProductMembers
 
 # The label values, the statistics and the result types are defined once, in the core and
 # in `inspection`; they are re-exported here because the widgets observing a session
@@ -149,6 +150,39 @@ class Session:
         self.request()
         return added
 
+    def open_exposures(self, exposures: Sequence[Exposure]) -> list[ExposureEntry]:
+        """Add exposures already in memory (jwst datamodels, for ``tune()``) and recompute.
+
+        Each exposure keeps its ``role``. They were read from no file here: saving
+        products or a session, which need the files, then raises an `InputError` saying
+        what to do instead.
+
+        Raises
+        ------
+        InputError
+            For an unknown role, a second science exposure, or a shape that differs from
+            the open exposures; nothing is added then.
+        """
+        added = memory_entries(exposures, self.entries)
+        self.entries += added
+        self._fit_edits()
+        self.exposures_changed.emit()
+        self.request()
+        return added
+
+    @property
+    def in_memory(self) -> bool:
+        """True when some exposure came from memory (`open_exposures`), not from a file."""
+        return any(not entry.from_file for entry in self.entries)
+
+    def _need_files(self, what: str) -> None:
+        if self.in_memory:
+            raise InputError(
+                None, f"the exposures came from memory (jwst datamodels), so {what}",
+                "save the models to files first (model.save(...)) and open those, or run the "
+                "pipeline on them with the parameters tune() returns (Spec2Pipeline.call(asn, "
+                "steps={'badpix_selfcal': pars}))")
+
     def restore(
         self,
         exposures: Sequence[tuple[str | Path, str]],
@@ -174,7 +208,14 @@ class Session:
         self.request()
 
     def state(self) -> dict[str, Any]:
-        """Return the model's state as plain data (what `restore` takes back)."""
+        """Return the model's state as plain data (what `restore` takes back).
+
+        Raises
+        ------
+        InputError
+            When the exposures came from memory: a session could not read them back.
+        """
+        self._need_files("a session file could not read them back")
         return {
             "exposures": [{"path": str(e.exposure.path), "role": e.role} for e in self.entries],
             "association": None if self.association is None else str(self.association),
@@ -235,7 +276,15 @@ class Session:
         self.request()
 
     def members(self) -> ProductMembers:
-        """Return the current roles as the command's product members (for saving)."""
+        """Return the current roles as the command's product members (for saving).
+
+        Raises
+        ------
+        InputError
+            Without a science exposure, or when the exposures came from memory (the
+            command's writer reads the files).
+        """
+        self._need_files("the flagged products cannot be written without their files")
         science = self.science_entry
         if science is None:
             raise InputError(None, "no science exposure", "give one exposure the science role")

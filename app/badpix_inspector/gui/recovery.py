@@ -87,7 +87,9 @@ class Recovery:
 
     def dataset_changed(self) -> None:
         """Follow the window to its new dataset: claim that dataset's autosave."""
-        key = dataset_key(entry.exposure.path for entry in self.session.entries)
+        # Data from memory have names, not files: no autosave could bring them back.
+        key = None if self.session.in_memory else dataset_key(
+            entry.exposure.path for entry in self.session.entries)
         if key == self.autosave.key:
             return
         owned = self.autosave.switch(key, keep_old=self._keep_autosave)
@@ -103,7 +105,7 @@ class Recovery:
 
     def write_autosave(self) -> Path | None:
         """Write the unsaved edits where a crash cannot lose them (this dataset's file)."""
-        if not self.has_unsaved_edits():
+        if not self.has_unsaved_edits() or not self.autosave.owned:
             return None
         return self.autosave.write(self.session_state())
 
