@@ -152,7 +152,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                  "files.export_panel_png", None, "The panel as shown", X,
                  separator=number == 0, arguments=(key,))
       for number, (key, title) in enumerate(PANELS)),
-    ActionSpec("quit", "&Quit", "close", _STANDARD.Quit, "", F, separator=True),
+    ActionSpec("quit", "&Quit", "close", "Ctrl+Q", "", F, separator=True),
     ActionSpec("undo", "&Undo edit", "session.undo", _STANDARD.Undo, "Undo the last hand edit", E,
                "tools", "Undo"),
     ActionSpec("redo", "&Redo edit", "session.redo", "Ctrl+Shift+Z", "Redo the last undone edit", E,
