@@ -150,6 +150,10 @@ class Journey:
     def steps(self):
         yield "the window", lambda: main_window() is not None
         self.window = window = main_window()
+        # Open the association as a person does: File > Open (Ctrl+O), type its path.
+        self.focus_window()
+        xdotool("key", "ctrl+o")
+        yield from self.answer_file_dialog(self.association)
         yield "the first result", self.idle
         self.focus_window()
         session = window.session
@@ -249,7 +253,7 @@ def run(association: Path, workdir: Path) -> int:
     QTimer.singleShot(0, journey.start)
     from badpix_inspector.gui import main
 
-    code = main([str(association), "--size", "1600x1000"])
+    code = main(["--size", "1600x1000"])  # the data are opened through File > Open
     journey.report["exit_code"] = code
     journey.save_report()
     del app
