@@ -335,7 +335,9 @@ def test_display_problem_is_checked_before_qt_starts():
     assert "no display" in display_problem(False, {})
     assert "no display" in display_problem(False, {"QT_QPA_PLATFORM": "xcb"})
     assert display_problem(True, {}) is None  # --screenshot goes offscreen
-    assert display_problem(False, {"DISPLAY": ":0"}) is None
+    assert display_problem(False, {"DISPLAY": "remotehost:0"}) is None  # left to Qt (ssh -X)
+    # A local display with no X server: one line, not Qt's abort (seen: exit 134).
+    assert "no X server answers on DISPLAY=:99999" in display_problem(False, {"DISPLAY": ":99999"})
     assert display_problem(False, {"WAYLAND_DISPLAY": "wayland-0"}) is None
     assert display_problem(False, {"QT_QPA_PLATFORM": "offscreen"}) is None
 
@@ -370,3 +372,33 @@ def test_the_toolbar_shows_the_colour_map_drawn_and_ctrl_i_inverts(qtbot, window
     assert window.grid.colormap() == ("viridis", not inverted)
     assert window.named_actions["invert_colormap"].isChecked() == (not inverted)
     assert not excepthook.errors
+
+
+def test_an_x_display_that_is_not_there_is_one_line_not_an_abort(tmp_path):
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    environment.update(DISPLAY=":99999", XDG_CACHE_HOME=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from badpix_inspector.gui import main; "
+         "sys.exit(main(sys.argv[1:]))", "--demo"],
+        capture_output=True, text=True, env=environment, stdin=subprocess.DEVNULL, timeout=60)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no X server answers on DISPLAY=:99999" in lines[0]
+
+
+def test_a_window_larger_than_the_screen_is_brought_within_it(qtbot, monkeypatch):
+    from PyQt6.QtGui import QGuiApplication
+    from PyQt6.QtWidgets import QWidget
+
+    from badpix_inspector.gui.layout import fit_to_screen
+
+    # As on a real screen (the offscreen platform has none to fit, on purpose).
+    monkeypatch.setattr(QGuiApplication, "platformName", staticmethod(lambda: "xcb"))
+    widget = QWidget()
+    qtbot.addWidget(widget)
+    widget.move(300, 200)
+    widget.resize(5000, 4000)  # a first start's 1500x950 on a laptop, or a bigger monitor
+    fit_to_screen(widget)
+    free = widget.screen().availableGeometry()
+    assert free.contains(widget.geometry()), (widget.geometry(), free)

@@ -15,6 +15,7 @@ import pyqtgraph as pg
 pg.setConfigOptions(imageAxisOrder="row-major")
 
 from ..core import kernels  # noqa: E402
+from .layout import fit_to_screen  # noqa: E402
 from .main_window import MainWindow  # noqa: E402
 
 __all__ = ["MainWindow", "create_main_window", "display_problem", "main"]
@@ -61,6 +62,24 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def _unreachable_x_display(display: str) -> str | None:
+    """Say so when DISPLAY names a local X server that is not running (Qt would abort).
+
+    Only a local display (``:N`` or ``unix:N``) is checked, by its socket; a remote one
+    (``host:N``, ssh forwarding) is left to Qt.
+    """
+    host, _, number = display.rpartition(":")
+    number = number.split(".")[0]
+    if host not in ("", "unix") or not number.isdigit():
+        return None
+    if Path(f"/tmp/.X11-unix/X{number}").exists():
+        return None
+    return (f"no X server answers on DISPLAY={display} (no /tmp/.X11-unix/X{number}): start "
+            "one, unset DISPLAY and run under `xvfb-run -a badpix-inspector ...`, save a "
+            "picture with --screenshot PNG (works offscreen), or flag files without a window "
+            "with badpix-selfcal")
+
+
 def display_problem(screenshot: bool, environ=None) -> str | None:
     """Return why no window can be shown here, or None when a display is available.
 
@@ -73,8 +92,11 @@ def display_problem(screenshot: bool, environ=None) -> str | None:
         return None
     if sys.platform in ("win32", "darwin") or screenshot:
         return None
-    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+    if environ.get("WAYLAND_DISPLAY"):
         return None
+    display = environ.get("DISPLAY")
+    if display:
+        return _unreachable_x_display(display)
     return ("no display (DISPLAY and WAYLAND_DISPLAY are unset): run it in a desktop session "
             "or with `ssh -X`, under `xvfb-run -a badpix-inspector ...`, save a picture with "
             "--screenshot PNG (works offscreen), or flag files without a window with "
@@ -116,6 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 remember_settings=arguments.screenshot is None)
     if arguments.size:
         window.resize(*arguments.size)
+        fit_to_screen(window)  # all of it on the screen, status bar included
     window.show()
     if arguments.screenshot is None:
         # Once the window shows: offer the edits a crashed run left behind.

@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING
 
 from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QGuiApplication
 from PyQt6.QtWidgets import QDockWidget, QFrame, QScrollArea, QWidget
 
 if TYPE_CHECKING:
@@ -78,6 +79,26 @@ def default_dock_sizes(window: MainWindow) -> None:
                        Qt.Orientation.Horizontal)
 
 
+def fit_to_screen(window: QWidget) -> None:
+    """Keep the window within its screen's free area (a laptop, or a smaller monitor now).
+
+    A first start asks for 1500x950, and a remembered geometry may come from a larger
+    screen: either would put the docks and the status bar out of reach. Offscreen there is
+    no screen to fit (a --screenshot takes the size it asks for).
+    """
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is None or QGuiApplication.platformName() in ("offscreen", "minimal"):
+        return
+    free = screen.availableGeometry()
+    width, height = min(window.width(), free.width()), min(window.height(), free.height())
+    if (width, height) != (window.width(), window.height()):
+        window.resize(width, height)
+    x = min(max(window.x(), free.left()), free.right() - width + 1)
+    y = min(max(window.y(), free.top()), free.bottom() - height + 1)
+    if (x, y) != (window.x(), window.y()):
+        window.move(x, y)
+
+
 def restore_settings(window: MainWindow) -> None:
     """Bring back the geometry, docks, colour map, limits and stretches of the last run."""
     settings = window.settings
@@ -87,6 +108,7 @@ def restore_settings(window: MainWindow) -> None:
     else:
         window.resize(1500, 950)
         default_dock_sizes(window)
+    fit_to_screen(window)
     state = settings.value("window_state")
     if state is not None:
         window.restoreState(state)
