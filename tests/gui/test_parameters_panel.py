@@ -89,3 +89,40 @@ def test_every_control_shows_whole_on_a_small_screen(qtbot, window, size):
     for widget in (panel.kernel_size, panel.flagfrac_lower, panel.flagfrac_upper,
                    panel.dispaxis, panel.force_single, panel.defaults):
         assert _fully_visible(widget), widget.objectName()
+
+
+def _type(qtbot, spin, text):
+    from PyQt6.QtCore import Qt
+    from PyQt6.QtTest import QTest
+
+    spin.setFocus()
+    spin.selectAll()
+    QTest.keyClicks(spin.lineEdit(), text)
+    QTest.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+
+
+def test_a_fraction_typed_out_of_range_is_refused_with_a_message(qtbot, window):
+    panel = window.parameters
+    before = window.session.parameters.flagfrac_upper
+    _type(qtbot, panel.flagfrac_upper, "0.7")
+    assert window.session.parameters.flagfrac_upper == before  # not 0, not 0.5
+    assert panel.message.isVisible()
+    assert "flagfrac_upper must be a number from 0 to 0.5, not '0.7'" in panel.message.text()
+    _type(qtbot, panel.flagfrac_upper, "2e-3")  # as the pipeline's docs write them
+    assert window.session.parameters.flagfrac_upper == 0.002
+    assert not panel.message.isVisible()
+    wait_for_result(qtbot, window)
+
+
+def test_save_flagged_bkg_is_a_switch_of_the_window_too(qtbot, window, dialogs, tmp_path):
+    from PyQt6.QtCore import Qt
+
+    panel = window.parameters
+    qtbot.mouseClick(panel.save_flagged_bkg, Qt.MouseButton.LeftButton)
+    assert window.session.parameters.save_flagged_bkg
+    wait_for_result(qtbot, window)
+    (tmp_path / "out").mkdir()
+    dialogs.folders.append(tmp_path / "out")
+    window.named_actions["save"].trigger()
+    names = sorted(path.name for path in (tmp_path / "out").iterdir())
+    assert len(names) == 2 and names[1].endswith("_badpix_selfcal_bkg_0.fits"), names

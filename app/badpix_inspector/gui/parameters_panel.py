@@ -1,10 +1,10 @@
-"""The parameters dock: kernel size, flag fractions, dispersion axis, force_single."""
+"""The parameters dock: kernel size, flag fractions, dispersion axis, the step's switches."""
 
 from __future__ import annotations
 
 import math
 
-from PyQt6.QtCore import QObject, QSignalBlocker, Qt, QTimer
+from PyQt6.QtCore import QObject, QSignalBlocker, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QValidator
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -106,6 +106,42 @@ class SliderFeed(QObject):
         self._timer.stop()
 
 
+class FractionSpinBox(QDoubleSpinBox):
+    """A flag fraction typed exactly: any number (``0.002``, ``2e-3``) is accepted as text.
+
+    Qt's own validator rejects a keystroke that would leave the range, so typing ``0.7``
+    stopped at ``0.`` and Enter then applied 0 without a word. Here a number out of range
+    stays as typed until Enter, then `out_of_range` is emitted with it and the box goes
+    back to the value in force.
+    """
+
+    out_of_range = pyqtSignal(str)
+
+    def validate(self, text: str, position: int):
+        stripped = text.strip()
+        try:
+            value = float(stripped)
+        except ValueError:
+            # Partial numbers ("", "-", "1e", "2.") may still become one.
+            partial = all(c in "0123456789.eE+-" for c in stripped)
+            state = QValidator.State.Intermediate if partial else QValidator.State.Invalid
+            return state, text, position
+        if self.minimum() <= value <= self.maximum():
+            return QValidator.State.Acceptable, text, position
+        return QValidator.State.Intermediate, text, position
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text.strip())
+        except ValueError:
+            return self.value()
+
+    def fixup(self, text: str) -> str:
+        if text.strip():
+            self.out_of_range.emit(text.strip())
+        return self.textFromValue(self.value())
+
+
 class OddSpinBox(QSpinBox):
     """A spin box that holds odd integers only: steps of 2, even entries rounded up."""
 
@@ -148,6 +184,9 @@ class ParametersPanel(QWidget):
         self._dispaxis_choices = ["auto", 1, 2, None]
         self.force_single = QCheckBox("force_single", objectName="force_single")
         self.force_single.setToolTip(PARAMETER_SPECS["force_single"].help)
+        # Changes no flag: it says whether Save also writes the flagged background products.
+        self.save_flagged_bkg = QCheckBox("save_flagged_bkg", objectName="save_flagged_bkg")
+        self.save_flagged_bkg.setToolTip(PARAMETER_SPECS["save_flagged_bkg"].help)
         self.defaults = QPushButton("Pipeline defaults", objectName="defaults")
         self.defaults.setToolTip("kernel_size 15, flag fractions 0.001, axis from DISPAXIS")
         self.message = QLabel(objectName="parameters_message")
@@ -170,6 +209,7 @@ class ParametersPanel(QWidget):
         layout.addLayout(form)
         row = QHBoxLayout()
         row.addWidget(self.force_single)
+        row.addWidget(self.save_flagged_bkg)
         row.addStretch(1)
         row.addWidget(self.defaults)
         layout.addLayout(row)
@@ -188,6 +228,7 @@ class ParametersPanel(QWidget):
         self.flagfrac_upper.valueChanged.connect(lambda v: self._set(flagfrac_upper=v))
         self.dispaxis.currentIndexChanged.connect(self._dispaxis_chosen)
         self.force_single.toggled.connect(lambda on: self._set(force_single=on))
+        self.save_flagged_bkg.toggled.connect(lambda on: self._set(save_flagged_bkg=on))
         self.defaults.clicked.connect(session.reset_parameters)
         session.parameters_changed.connect(self.update_from_session)
         session.exposures_changed.connect(self.update_from_session)
@@ -197,7 +238,8 @@ class ParametersPanel(QWidget):
         slider = QSlider(Qt.Orientation.Horizontal, objectName=f"{name}_slider")
         slider.setRange(0, _SLIDER_STEPS)
         slider.setToolTip(f"{name} on a log scale, {FRACTION_MIN:g} to {FRACTION_MAX:g}")
-        spin = QDoubleSpinBox(objectName=name)
+        spin = FractionSpinBox(objectName=name)
+        spin.out_of_range.connect(lambda text, name=name: self._refused(name, text))
         spin.setDecimals(6)
         spin.setRange(PARAMETER_SPECS[name].minimum, PARAMETER_SPECS[name].maximum)
         spin.setSingleStep(0.0005)
@@ -222,6 +264,13 @@ class ParametersPanel(QWidget):
         if 0 <= index < len(self._dispaxis_choices):
             self.session.set_dispaxis_choice(self._dispaxis_choices[index])
 
+    def _refused(self, name: str, text: str) -> None:
+        spec = PARAMETER_SPECS[name]
+        self.message.setText(f"{name} must be a number from {spec.minimum:g} to "
+                             f"{spec.maximum:g}, not {text!r}; it stays "
+                             f"{getattr(self.session.parameters, name):g}.")
+        self.message.setVisible(True)
+
     def _set(self, **changes) -> None:
         try:
             self.session.set_parameters(**changes)
@@ -242,7 +291,8 @@ class ParametersPanel(QWidget):
         """Show the session's values, without echoing them back to it."""
         parameters = self.session.parameters
         widgets = (self.kernel_slider, self.kernel_size, self.lower_slider, self.flagfrac_lower,
-                   self.upper_slider, self.flagfrac_upper, self.dispaxis, self.force_single)
+                   self.upper_slider, self.flagfrac_upper, self.dispaxis, self.force_single,
+                   self.save_flagged_bkg)
         blockers = [QSignalBlocker(widget) for widget in widgets]
         self.kernel_size.setValue(parameters.kernel_size)
         self.kernel_slider.setValue((parameters.kernel_size - 1) // 2)
@@ -251,10 +301,12 @@ class ParametersPanel(QWidget):
         self.flagfrac_upper.setValue(parameters.flagfrac_upper)
         self.upper_slider.setValue(fraction_to_slider(parameters.flagfrac_upper))
         self.force_single.setChecked(parameters.force_single)
+        self.save_flagged_bkg.setChecked(parameters.save_flagged_bkg)
         file_axis = self.session.file_dispaxis
         labels = [
             f"automatic (DISPAXIS={file_axis})" if file_axis else "automatic (no DISPAXIS: 2-D)",
-            "1: along columns (x)", "2: along rows (y)", "2-D square window",
+            "1: window along x (within a row)", "2: window along y (within a column)",
+            "2-D square window",
         ]  # fmt: skip
         if self.dispaxis.count() != len(labels):
             self.dispaxis.clear()
