@@ -11,7 +11,7 @@ from astropy.io import fits
 pytest.importorskip("PyQt6")
 
 from gui_helpers import wait_for_result
-from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PyQt6.QtCore import QEvent, QMimeData, QPointF, Qt, QUrl
 from PyQt6.QtGui import QDropEvent
 from PyQt6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QLabel, QSlider, QSpinBox
 
@@ -269,9 +269,19 @@ def test_the_hint_goes_when_data_arrive_and_messages_never_cover_the_readout(
     window.named_actions["open"].trigger()
     wait_for_result(qtbot, window)
     assert "Open exposures" not in readout.text()
-    window.grid.hovered.emit(3, 4)
-    window.statusBar().showMessage("Tool: flag brush", 3000)
+    # A passing message gets the whole bar (seen cut short beside the readout): the readout
+    # steps aside, so nothing is drawn over it, and comes back with the pointer.
+    window.statusBar().showMessage("Saved jw01523003001_03102_00001_nrs1_badpix_selfcal.fits "
+                                   "in /a/folder/that/matters", 10_000)
+    assert not readout.isVisible()
+    window.grid.hovered.emit(3, 4)  # the pointer back on the images
+    assert window.statusBar().currentMessage() == ""
     assert readout.isVisible() and "x=4 y=5 (FITS" in readout.text()
+    # M with the pointer gone from the images takes the selected pixel, not a stale one.
+    QApplication.sendEvent(window.grid, QEvent(QEvent.Type.Leave))
+    window.session.select_pixel(7, 9)
+    window.named_actions["marker"].trigger()
+    assert (window.markers.records[-1]["row"], window.markers.records[-1]["column"]) == (7, 9)
     window.named_actions["close_all"].trigger()
     assert "Open exposures" in readout.text()
     window.close()

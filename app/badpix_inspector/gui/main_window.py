@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from PyQt6.QtCore import QSettings, QSignalBlocker, Qt, QTimer
+from PyQt6.QtCore import QEvent, QSettings, QSignalBlocker, Qt, QTimer
 from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
     QApplication,
@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self._arrow_keys()
         self.setAcceptDrops(True)
         self._hover: tuple[int, int] | None = None
+        self._status_message = ""  # the last message about the result's status
         self._dataset: str | None = None
         self._connect()
         self._default_state = self.saveState()
@@ -127,6 +128,10 @@ class MainWindow(QMainWindow):
         self.busy_bar.setVisible(False)
         self.statusBar().addPermanentWidget(self.cursor_label)
         self.statusBar().addPermanentWidget(self.busy_bar)
+        # A passing message ("Saved … in FOLDER") gets the whole bar for its few seconds;
+        # beside the readout it was cut short, and where a file went is what it says.
+        self.statusBar().messageChanged.connect(
+            lambda text: self.cursor_label.setVisible(not text))
 
     def _arrow_keys(self) -> None:
         # Arrow keys move the selected pixel while the images or the inspector have focus.
@@ -152,6 +157,7 @@ class MainWindow(QMainWindow):
         self.grid.pixel_clicked.connect(self._pixel_clicked)
         self.grid.edit_requested.connect(session.edit_pixels)
         self.grid.hovered.connect(self._hovered)
+        self.grid.installEventFilter(self)
         self.markers_panel.export_button.clicked.connect(self.named_actions["export_markers"].trigger)
         self.exposures.open_requested.connect(self.named_actions["open"].trigger)
         self.statistics.overlay_visible.connect(self.grid.set_overlay_visible)
@@ -188,6 +194,8 @@ class MainWindow(QMainWindow):
 
     def add_marker(self) -> dict | None:
         """Record the pixel under the cursor (or the selected one) in the markers table."""
+        # The pixel under the pointer while it is over the images (`_hover` is forgotten
+        # when the pointer leaves them); else the selected one.
         place = (self._hover[1], self._hover[0]) if self._hover else self.session.selected
         if place is None:
             return None
@@ -247,8 +255,12 @@ class MainWindow(QMainWindow):
     # -- showing -------------------------------------------------------------------------
 
     def _show_result(self, result: SessionResult) -> None:
+        status_bar = self.statusBar()
         if result.status != "complete":
-            self.statusBar().showMessage(result.message, 10_000)
+            status_bar.showMessage(result.message, 10_000)
+            self._status_message = result.message
+        elif self._status_message and status_bar.currentMessage() == self._status_message:
+            status_bar.clearMessage()  # "the pipeline would skip…" no longer holds
         self._draw_later(result)
 
     def _draw_result(self, result: SessionResult) -> None:
@@ -283,7 +295,18 @@ class MainWindow(QMainWindow):
         self.named_actions["redo"].setEnabled(bool(edits and edits.can_redo))
         self.recovery.edits_changed()
 
+    def eventFilter(self, watched, event) -> bool:
+        """Forget the hovered pixel when the pointer leaves the images.
+
+        ``M`` then takes the selected pixel, not the last one hovered.
+        """
+        if watched is self.grid and event.type() == QEvent.Type.Leave:
+            self._hover = None
+        return super().eventFilter(watched, event)
+
     def _hovered(self, column: int, row: int) -> None:
+        if self.statusBar().currentMessage():
+            self.statusBar().clearMessage()  # the pointer is back on the images: the readout
         self._hover = (column, row)
         self.cursor_label.setText(self.describe_pixel(column, row))
 
