@@ -16,8 +16,6 @@ from PyQt6.QtCore import QSignalBlocker, Qt
 from PyQt6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
-    QFormLayout,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -28,7 +26,7 @@ from PyQt6.QtWidgets import (
 )
 
 from ..core import SuspectRule
-from ..core.decide import SUSPECT_LEVEL
+from ..core.decide import DECIDE_LABELS, SUSPECT_LEVEL
 from ..model import ReferenceModel
 from ..session import Session, SessionResult
 from .image_panel import next_gesture
@@ -52,13 +50,12 @@ def _swatch(rgb: tuple[int, int, int], text: str) -> QWidget:
     holder = QWidget()
     layout = QHBoxLayout(holder)
     layout.setContentsMargins(0, 0, 0, 0)
-    layout.setSpacing(4)
+    layout.setSpacing(3)
     box = QLabel()
     box.setFixedSize(12, 12)
     box.setStyleSheet(f"background: rgb{rgb}; border: 1px solid #222;")
-    label = QLabel(text, wordWrap=True)
-    layout.addWidget(box, 0, Qt.AlignmentFlag.AlignTop)
-    layout.addWidget(label, 1)
+    layout.addWidget(box, 0, Qt.AlignmentFlag.AlignVCenter)
+    layout.addWidget(QLabel(text))
     return holder
 
 
@@ -83,11 +80,18 @@ class DecidePanel(QWidget):
         self.pin_button = QPushButton("Pin as A (P)", objectName="pin_reference")
         self.restore_button = QPushButton("Restore A", objectName="restore_reference")
         self.showing = QLabel("", objectName="showing_reference", wordWrap=True)
-        form = QFormLayout()
-        form.setVerticalSpacing(2)
-        form.addRow("gained (now, not A)", self.counts["gained"])
-        form.addRow("lost (A, not now)", self.counts["lost"])
-        form.addRow("kept (both)", self.counts["kept"])
+        self.showing.setVisible(False)
+        # The counts carry the overlay's colours: they are the compare mode's legend.
+        counts = QHBoxLayout()
+        counts.setSpacing(6)
+        tips = {"gained": "flagged now, not in A", "lost": "flagged in A, not now",
+                "kept": "flagged in A and now"}
+        for name, label in self.counts.items():
+            rgb = DECIDE_COLOURS[DECIDE_LABELS[name]][0]
+            counts.addWidget(_swatch(rgb, name))
+            label.setToolTip(tips[name])
+            counts.addWidget(label)
+        counts.addStretch(1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.pin_button)
         buttons.addWidget(self.restore_button)
@@ -95,11 +99,11 @@ class DecidePanel(QWidget):
         box.setContentsMargins(4, 2, 4, 2)
         box.setSpacing(2)
         box.addWidget(self.reference_text)
-        box.addLayout(form)
+        box.addLayout(counts)
         box.addWidget(self.showing)
         box.addLayout(buttons)
 
-        suspect = QGroupBox("Suspect flags", objectName="suspect_box")
+        suspect = QGroupBox("Suspect flags (probably lines)", objectName="suspect_box")
         suspect.setToolTip(_SUSPECT_RULE_TIP)
         self.suspect_count = QLabel("–", objectName="suspect_count")
         self.half_width = QSpinBox(objectName="suspect_half_width")
@@ -113,29 +117,22 @@ class DecidePanel(QWidget):
         self.min_fraction.setKeyboardTracking(False)
         self.half_width.setKeyboardTracking(False)
         self.unflag_button = QPushButton("Unflag suspect", objectName="unflag_suspect")
+        count = QHBoxLayout()
+        count.addWidget(_swatch(DECIDE_COLOURS[DECIDE_LABELS["suspect"]][0], "suspect"))
+        count.addWidget(self.suspect_count, 1)
+        count.addWidget(self.unflag_button)
         rule = QHBoxLayout()
-        rule.addWidget(QLabel("±"))
+        rule.addWidget(QLabel("rule: ±"))
         rule.addWidget(self.half_width)
-        rule.addWidget(QLabel("px, ≥"))
+        rule.addWidget(QLabel("px across, ≥"))
         rule.addWidget(self.min_fraction)
         rule.addWidget(QLabel("raised"))
         rule.addStretch(1)
-        suspect_form = QFormLayout()
-        suspect_form.setVerticalSpacing(2)
-        suspect_form.addRow("suspect", self.suspect_count)
-        suspect_form.addRow("rule", rule)
         inner = QVBoxLayout(suspect)
         inner.setContentsMargins(4, 2, 4, 2)
         inner.setSpacing(2)
-        inner.addLayout(suspect_form)
-        inner.addWidget(self.unflag_button)
-
-        legend = QGridLayout()
-        legend.setVerticalSpacing(1)
-        for number, (rgb, text) in enumerate(DECIDE_COLOURS.values()):
-            legend.addWidget(_swatch(rgb, text), number // 2, number % 2)
-        self.legend = QWidget()
-        self.legend.setLayout(legend)
+        inner.addLayout(count)
+        inner.addLayout(rule)
 
         row = QHBoxLayout()
         row.addWidget(QLabel("overlay"))
@@ -146,7 +143,6 @@ class DecidePanel(QWidget):
         layout.addLayout(row)
         layout.addWidget(compare)
         layout.addWidget(suspect)
-        layout.addWidget(self.legend)
 
         self.set_rule(session.suspect_rule)
         self.half_width.valueChanged.connect(self._rule_changed)
@@ -220,8 +216,8 @@ class DecideCommands:
             return
         self.showing_reference = False
         self.window.histogram.show_reference(reference.thresholds)
-        self._say(f"Pinned A: {reference.describe()}. Move the parameters; Ctrl+2 shows "
-                  "gains and losses, X swaps A and now.")
+        self._say(f"Pinned A ({reference.n_flagged:,} flags): Ctrl+2 shows gains and losses, "
+                  "X swaps A and now")
 
     def forget_reference(self) -> None:
         """Forget A (other data)."""
@@ -241,13 +237,14 @@ class DecideCommands:
             self.showing_reference = True
             text = f"Showing A: {reference.describe()} (X shows now)"
             self.window.decide_panel.showing.setText(text)
+            self.window.decide_panel.showing.setVisible(True)
             self._say(text, 0)
         else:
             self._show_now()
 
     def _show_now(self) -> None:
         self.showing_reference = False
-        self.window.decide_panel.showing.setText("")
+        self.window.decide_panel.showing.setVisible(False)
         if self.window.grid.shown is not None:
             self.window.grid.show_picture(self.window.grid.shown)
         self._say("Showing now (X shows A)", 4000)
@@ -255,7 +252,7 @@ class DecideCommands:
     def _new_result(self, _result: SessionResult) -> None:
         if self.showing_reference:  # the window draws the new result: that is "now"
             self.showing_reference = False
-            self.window.decide_panel.showing.setText("")
+            self.window.decide_panel.showing.setVisible(False)
 
     def restore_reference(self) -> None:
         """Put A's parameters back (and say so)."""
@@ -275,6 +272,8 @@ class DecideCommands:
         combo.setCurrentIndex(combo.findData(mode))
         del blocker
         self.window.named_actions[f"overlay_{mode}"].setChecked(True)
+        # The flags' legend in the flags mode; the other modes' colours are on their counts.
+        self.window.statistics.legend.setVisible(mode == "flags")
         if mode == "compare" and self.reference.reference is None:
             self._say("No A pinned: the overlay shows the flags until you pin one (P).")
 

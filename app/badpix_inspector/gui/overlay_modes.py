@@ -22,11 +22,11 @@ OVERLAY_MODES = (
 
 #: Colours (RGB) and legend text of the decision modes' labels, by label value.
 DECIDE_COLOURS = {
-    DECIDE_LABELS["kept"]: ((150, 150, 150), "flagged in A and now"),
-    DECIDE_LABELS["lost"]: ((40, 150, 255), "lost: flagged in A, not now"),
-    DECIDE_LABELS["gained"]: ((255, 140, 0), "gained: flagged now, not in A"),
-    DECIDE_LABELS["flagged"]: ((150, 150, 150), "flagged, not suspect"),
-    DECIDE_LABELS["suspect"]: ((255, 0, 200), "suspect: raised across the slice"),
+    DECIDE_LABELS["kept"]: ((170, 170, 170), "flagged in A and now"),
+    DECIDE_LABELS["lost"]: ((0, 200, 255), "lost: flagged in A, not now"),
+    DECIDE_LABELS["gained"]: ((60, 255, 60), "gained: flagged now, not in A"),
+    DECIDE_LABELS["flagged"]: ((170, 170, 170), "flagged, not suspect"),
+    DECIDE_LABELS["suspect"]: ((255, 0, 220), "suspect: raised across the slice"),
 }
 
 
