@@ -225,6 +225,9 @@ def test_decide_labels_and_counts():
     assert result.suspect_labels[30, 40] == DECIDE_LABELS["flagged"]
     assert result.n_suspect == int(result.suspect.sum())
     assert result.thresholds_sigma[1] > 0 > result.thresholds_sigma[0]
+    # The known thresholds give what finding them again gives.
+    assert result.thresholds_sigma == fractions_in_sigma(values, 0.001, 0.02,
+                                                         robust_sigma_sorted(values))
     # No reference, or one of another shape: no comparison.
     other = decide(difference, values, limits, 2, final, fractions=(0.001, 0.02), sigma=1.0,
                    reference=np.zeros((3, 3), bool), rule=SuspectRule(1, 1.0))

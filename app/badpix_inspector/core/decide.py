@@ -211,6 +211,8 @@ def fractions_in_sigma(
     flagfrac_upper: float,
     sigma: float,
     centre: float | None = None,
+    *,
+    limits: Thresholds | None = None,
 ) -> tuple[float, float]:
     """Return where the thresholds of these fractions sit, in σ from the centre.
 
@@ -224,6 +226,9 @@ def fractions_in_sigma(
         The spread to count in (the robust σ of the same values).
     centre : float, optional
         Default: the median of ``sorted_difference``.
+    limits : Thresholds, optional
+        The thresholds of these fractions when they are known already (the window's
+        worker has them): finding them again is a pass over all the values.
 
     Returns
     -------
@@ -235,7 +240,8 @@ def fractions_in_sigma(
     if values.size == 0 or not (np.isfinite(sigma) and sigma > 0):
         return float("nan"), float("nan")
     middle = _centre(values, centre)
-    limits = thresholds(values, flagfrac_lower, flagfrac_upper)
+    if limits is None:
+        limits = thresholds(values, flagfrac_lower, flagfrac_upper)
     return (float(limits.low) - middle) / sigma, (float(limits.high) - middle) / sigma
 
 
@@ -497,7 +503,7 @@ def decide(
     suspect_labels = _labels({"flagged": final, "suspect": suspect}, final.shape)
     in_sigma = (float("nan"), float("nan"))
     if sorted_difference is not None and sorted_difference.size:
-        in_sigma = fractions_in_sigma(sorted_difference, *fractions, sigma)
+        in_sigma = fractions_in_sigma(sorted_difference, *fractions, sigma, limits=limits)
     return Decisions(
         comparison=comparison, compare_labels=compare_labels, suspect=suspect,
         suspect_labels=suspect_labels, n_suspect=int(np.count_nonzero(suspect)), rule=rule,
