@@ -142,3 +142,13 @@ def url_path(url):
     parsed = urlparse(url)
     assert parsed.scheme == "file"
     return unquote(parsed.path)
+
+
+def click(qtbot, panel, x, y):
+    """Click with the left button on an image panel at data point (x, y)."""
+    viewport = panel.graphics.viewport()
+    point = view_point(panel, x, y)
+    left = Qt.MouseButton.LeftButton
+    _mouse(viewport, QEvent.Type.MouseButtonPress, point, left)
+    _mouse(viewport, QEvent.Type.MouseButtonRelease, point, Qt.MouseButton.NoButton, left)
+    qtbot.wait(20)

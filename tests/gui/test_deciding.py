@@ -58,7 +58,8 @@ def test_pin_compare_swap_and_restore(qtbot, window, excepthook, dialogs):
     assert not reference.final[flagged[0][0], flagged[0][1]] and reference.final[0, 0]
     assert "kernel_size 15" in window.decide_panel.reference_text.text()
     histogram = window.histogram
-    assert all(line.isVisible() for line in histogram.reference_lines.values())
+    assert all(line.isVisible() and line.pen.style() == Qt.PenStyle.DashLine
+               for line in histogram.reference_lines.values())
     assert histogram.reference_lines["high"].value() == pytest.approx(
         pinned_result.statistics.thresholds.high)
 

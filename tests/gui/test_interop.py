@@ -7,7 +7,7 @@ pytest.importorskip("PyQt6")
 
 from astropy.io import fits
 from astropy.table import Table
-from gui_helpers import url_path, wait_for_result
+from gui_helpers import click, url_path, wait_for_result
 
 from badpix_inspector.io.regions import write_flag_regions
 from badpix_inspector.io.samp import IMAGE_MTYPE, TABLE_MTYPE
@@ -16,7 +16,8 @@ from badpix_inspector.io.samp import IMAGE_MTYPE, TABLE_MTYPE
 def test_send_each_panel_the_mask_and_the_markers(qtbot, window, samp_receiver, dialogs,
                                                   excepthook):
     result = wait_for_result(qtbot, window)
-    window.session.select_pixel(7, 9)
+    click(qtbot, window.grid.panels["difference"], 9.5, 7.5)  # inspect: selects [7, 9]
+    assert window.session.selected == (7, 9)
     window.named_actions["marker"].trigger()  # the selected pixel: no cursor over the images
     keys = ("combined", "smoothed", "difference", "science")
     for key in keys:
