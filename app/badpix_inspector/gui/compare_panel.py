@@ -186,7 +186,10 @@ class DecidePanel(QWidget):
             self.unflag_button.setEnabled(False)
             return
         flagged = result.statistics.n_final if result.statistics else 0
-        self.suspect_count.setText(f"{decisions.n_suspect:,} of {flagged:,} flags")
+        if result.dispaxis is None:  # a square window: no direction to look across
+            self.suspect_count.setText("none: a square window has no dispersion direction")
+        else:
+            self.suspect_count.setText(f"{decisions.n_suspect:,} of {flagged:,} flags")
         self.unflag_button.setEnabled(decisions.n_suspect > 0)
 
 

@@ -162,5 +162,5 @@ class Interop:
                 changed += self.session.edit_pixels(pixels[:, 0], pixels[:, 1], value, gesture)
         self.window.statusBar().showMessage(
             f"{len(lists.forced_bad):,} pixels forced bad, {len(lists.forced_good):,} forced "
-            f"good from {path.name} (Ctrl+Z undoes it)", 10_000)
+            f"good from {path.name} (one Ctrl+Z undoes it)", 10_000)
         return changed
