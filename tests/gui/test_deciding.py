@@ -269,3 +269,17 @@ def test_the_suspect_rule_numbers_are_adjustable(qtbot, line_window, excepthook)
     assert narrow.rule == type(narrow.rule)(1, 1.0)
     assert window.decide_panel.suspect_count.text().startswith(f"{narrow.n_suspect:,} of")
     assert not excepthook.errors
+
+
+def test_a_square_window_has_no_suspect_flags(qtbot, line_window, excepthook):
+    window = line_window
+    assert wait_for_result(qtbot, window).decisions.n_suspect > 0
+    combo = window.parameters.dispaxis
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus, timeout=2000)
+    key(qtbot, combo, Qt.Key.Key_End)  # the last choice: a 2-D square window
+    result = wait_for_result(qtbot, window)
+    assert result.dispaxis is None and result.decisions.n_suspect == 0
+    assert "square window" in window.decide_panel.suspect_count.text()
+    assert not window.decide_panel.unflag_button.isEnabled()
+    assert not excepthook.errors
