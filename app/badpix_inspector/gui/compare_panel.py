@@ -151,6 +151,11 @@ class DecidePanel(QWidget):
         reference.changed.connect(self.show_reference)
         self.show_reference()
 
+    def disconnect_model(self) -> None:
+        """Stop observing the session and A (the window is closing)."""
+        self.session.result_ready.disconnect(self.show_result)
+        self.reference.changed.disconnect(self.show_reference)
+
     def set_rule(self, rule: SuspectRule) -> None:
         """Show the suspect rule's numbers, without echoing them back to the session."""
         blockers = [QSignalBlocker(self.half_width), QSignalBlocker(self.min_fraction)]
@@ -203,6 +208,13 @@ class DecideCommands:
         #: True while the images show A's picture (X swaps); a new result shows now again.
         self.showing_reference = False
         self.session.result_ready.connect(self._new_result)
+        self.reference.changed.connect(self._reference_changed)
+
+    def _reference_changed(self) -> None:
+        # A's thresholds beside the current ones in the histogram (dashed), or none.
+        reference = self.reference.reference
+        self.window.histogram.show_reference(None if reference is None
+                                             else reference.thresholds)
 
     def _say(self, text: str, timeout: int = 8000) -> None:
         self.window.statusBar().showMessage(text, timeout)
@@ -218,7 +230,6 @@ class DecideCommands:
             self._say("Nothing to pin yet: open exposures first.")
             return
         self.showing_reference = False
-        self.window.histogram.show_reference(reference.thresholds)
         self._say(f"Pinned A ({reference.n_flagged:,} flags): Ctrl+2 shows gains and losses, "
                   "X swaps A and now")
 
@@ -226,7 +237,6 @@ class DecideCommands:
         """Forget A (other data)."""
         self.reference.clear()
         self.showing_reference = False
-        self.window.histogram.show_reference(None)
 
     def swap_reference(self) -> None:
         """Show A's picture (images and flags), or now's again (X)."""

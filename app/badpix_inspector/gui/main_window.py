@@ -362,6 +362,7 @@ class MainWindow(QMainWindow):
         self.grid.disconnect_signals()
         self.histogram.disconnect_signals()
         self.markers_panel.disconnect_model()
+        self.decide_panel.disconnect_model()
         # Wait for a computation under way, so it cannot reach the dispatcher once Qt
         # has destroyed it (that crashed the interpreter at exit).
         self.session.close(wait=True)
