@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from .core import (
     SelfcalStages,
     final_flags,
 )
+from .core.decide import Decisions, SuspectRule, decide
 from .core.statistics import (
     FlagStatistics,
     already_bad_mask,
@@ -115,6 +116,8 @@ class SessionResult:
     pedestals: tuple[float | None, ...] = ()
     statistics: FlagStatistics | None = None
     seconds: float = 0.0
+    #: Compare with A, suspect flags, thresholds in σ (`core.decide.decide`).
+    decisions: Decisions | None = None
 
 
 @dataclass
@@ -126,6 +129,9 @@ class Snapshot:
     parameters: SelfcalParameters
     dispaxis: int | None
     manual: np.ndarray | None
+    #: The final flags pinned as reference A, and the suspect rule's numbers.
+    reference: np.ndarray | None = None
+    suspect_rule: SuspectRule = field(default_factory=SuspectRule)
 
 
 @dataclass
@@ -205,6 +211,11 @@ class StageCache:
             cached = (combined, combined.source_index(stages.images))
             self._derived.source_index = cached
         source_index = cached[1]
+        decisions = decide(
+            filtered.difference, sorted_finite, limits, dispaxis, final,
+            fractions=(parameters.flagfrac_lower, parameters.flagfrac_upper),
+            sigma=statistics.sigma, reference=snapshot.reference, rule=snapshot.suspect_rule,
+        )  # fmt: skip
         return SessionResult(
             status="complete",
             message=f"{statistics.n_total} pixels flagged",
@@ -213,7 +224,7 @@ class StageCache:
             difference=filtered.difference, flags=flags, labels=labels, final=final,
             forced_bad=forced_bad, forced_good=forced_good,
             source_index=source_index, pedestals=combined.pedestals, statistics=statistics,
-            sorted_difference=sorted_finite,
+            sorted_difference=sorted_finite, decisions=decisions,
             seconds=time.perf_counter() - started, **base,
         )  # fmt: skip
 

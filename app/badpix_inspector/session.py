@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .core import ManualEdits, SelfcalParameters, validate_dispaxis
+from .core.decide import SuspectRule
 from .core.statistics import (
     LABEL_ALREADY_BAD,
     LABEL_FORCED_BAD,
@@ -123,6 +124,10 @@ class Session:
         self.selection_changed = Event()
         self.edits: ManualEdits | None = None
         self.selected: tuple[int, int] | None = None
+        #: The final flags pinned as reference A (compared on the worker), and the rule
+        #: that calls flags suspect: see `set_reference_flags`, `set_suspect_rule`.
+        self.reference_flags = None
+        self.suspect_rule = SuspectRule()
         self._dispatch = dispatch or _call_now
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="badpix-session")
         self._lock = threading.Lock()
@@ -395,6 +400,19 @@ class Session:
             return self.file_dispaxis
         return validate_dispaxis(self.dispaxis_choice)
 
+    # -- deciding (compare with A, suspect flags) ----------------------------------------
+
+    def set_reference_flags(self, flags) -> None:
+        """Compare every result's final flags with these (None: no reference); recompute."""
+        self.reference_flags = None if flags is None else flags.copy()
+        self.request()
+
+    def set_suspect_rule(self, rule: SuspectRule) -> None:
+        """Call flags suspect with this rule's numbers (see `core.decide`); recompute."""
+        if rule != self.suspect_rule:
+            self.suspect_rule = rule
+            self.request()
+
     # -- computing -----------------------------------------------------------------------
 
     def request(self) -> int:
@@ -405,7 +423,8 @@ class Session:
         snapshot = Snapshot(generation, tuple(
             ExposureEntry(e.exposure, e.role) for e in self.entries
         ), self.parameters, self.dispaxis,
-            None if self.edits is None else self.edits.state.copy())  # fmt: skip
+            None if self.edits is None else self.edits.state.copy(),
+            self.reference_flags, self.suspect_rule)  # fmt: skip
         self._set_busy(True)
         self._executor.submit(self._run, snapshot)
         return generation

@@ -196,3 +196,43 @@ def test_suspects_match_the_rule_written_as_loops(dispaxis):
     assert expected.sum() > 5 and (~expected & ((difference > limits.high)
                                                 | (difference < limits.low))).sum() > 5
     np.testing.assert_array_equal(got, expected)
+
+
+# ------------------------------------------------------------------ decide, per result
+
+
+def test_decide_labels_and_counts():
+    from badpix_inspector.core import SuspectRule, decide
+    from badpix_inspector.core.decide import DECIDE_LABELS
+
+    rng = np.random.default_rng(2)
+    difference = rng.normal(0, 1, (40, 50)).astype(np.float32)
+    difference[10, 5:25] = 30.0  # a line across the slice (DISPAXIS 2: along the columns)
+    difference[30, 40] = 40.0  # a lone hot pixel
+    values = np.sort(difference.ravel())
+    limits = thresholds(values, 0.001, 0.02)
+    final = (difference < limits.low) | (difference > limits.high)
+    reference = np.zeros_like(final)
+    reference[30, 40] = reference[0, 0] = True
+    result = decide(difference, values, limits, 2, final, fractions=(0.001, 0.02),
+                    sigma=robust_sigma_sorted(values), reference=reference)
+    assert result.comparison.n_lost == 1 and result.comparison.n_kept == 1
+    assert result.compare_labels[0, 0] == DECIDE_LABELS["lost"]
+    assert result.compare_labels[30, 40] == DECIDE_LABELS["kept"]
+    assert result.compare_labels[10, 12] == DECIDE_LABELS["gained"]
+    assert result.suspect[10, 12] and not result.suspect[30, 40]
+    assert result.suspect_labels[10, 12] == DECIDE_LABELS["suspect"]
+    assert result.suspect_labels[30, 40] == DECIDE_LABELS["flagged"]
+    assert result.n_suspect == int(result.suspect.sum())
+    assert result.thresholds_sigma[1] > 0 > result.thresholds_sigma[0]
+    # The known thresholds give what finding them again gives.
+    assert result.thresholds_sigma == fractions_in_sigma(values, 0.001, 0.02,
+                                                         robust_sigma_sorted(values))
+    # No reference, or one of another shape: no comparison.
+    other = decide(difference, values, limits, 2, final, fractions=(0.001, 0.02), sigma=1.0,
+                   reference=np.zeros((3, 3), bool), rule=SuspectRule(1, 1.0))
+    assert other.comparison is None and other.compare_labels is None
+    with pytest.raises(ValueError, match="half_width"):
+        SuspectRule(0, 0.5)
+    with pytest.raises(ValueError, match="min_fraction"):
+        SuspectRule(3, 0.0)

@@ -62,3 +62,20 @@ def test_final_flags_and_dict_round_trip():
     np.testing.assert_array_equal(copy.state, edits.state)
     edits.clear()
     assert not edits.state.any() and edits.undo() and edits.state.any()
+
+
+def test_one_gesture_is_one_step_whatever_values_it_sets():
+    edits = ManualEdits((4, 5))
+    edits.apply([0], [0], 1)  # an earlier edit of its own
+    before = edits.state.copy()
+    # A region file read as edits: some pixels bad, others good, one pixel both (the good
+    # region comes second), all with one gesture.
+    assert edits.apply([1, 1, 2], [1, 2, 3], 1, gesture="regions") == 3
+    assert edits.apply([2, 3], [3, 4], -1, gesture="regions") == 2
+    after = edits.state.copy()
+    assert after[1, 1] == 1 and after[2, 3] == -1 and after[3, 4] == -1
+    assert edits.undo()  # the whole gesture
+    np.testing.assert_array_equal(edits.state, before)
+    assert edits.redo()
+    np.testing.assert_array_equal(edits.state, after)
+    assert edits.undo() and edits.undo() and not edits.state.any() and not edits.can_undo

@@ -136,10 +136,15 @@ def test_a_note_being_edited_keeps_every_key(qtbot, window):
 
 
 def test_walking_every_menu_item_raises_nothing(qtbot, window, dialogs, tmp_path, excepthook,
-                                                small_nirspec):
+                                                small_nirspec, samp_receiver):
+    # With a SAMP hub and a client to take what File ▸ Send via SAMP sends, a marker to
+    # send, and a region file for File ▸ Import.
     window.session.edit_pixels([2, 3], [4, 5], 1)
     wait_for_result(qtbot, window)
     window.grid.hovered.emit(5, 6)
+    window.named_actions["marker"].trigger()
+    regions = tmp_path / "walk.reg"
+    regions.write_text("# Region file format: DS9\nimage\npoint(10,12) # text={walk}\n")
     out = tmp_path / "out"
     out.mkdir()
     dialogs.save_paths.append(tmp_path / "walk_session.json")  # for Open session… below
@@ -157,7 +162,8 @@ def test_walking_every_menu_item_raises_nothing(qtbot, window, dialogs, tmp_path
             dialogs.save_paths.append(out)
             dialogs.folders.append(out)
             dialogs.open_files.append([])  # Open…: cancelled (an open association refuses more)
-            dialogs.open_file.append(tmp_path / "walk_session.json")
+            dialogs.open_file[:] = [regions if name.startswith("action_import_region")
+                                    else tmp_path / "walk_session.json"]
             action.trigger()
             walked.append(action.text())
             qtbot.wait(10)
@@ -225,7 +231,8 @@ def test_every_toolbar_button_clicked(qtbot, window, dialogs, excepthook):
             assert fired, action.objectName()
             clicked += 1
             wait_for_result(qtbot, window)
-    assert clicked == 12  # Open, Save, Export pars, Copy strun, Fit; 5 tools, Undo, Redo
+    # Open, Save, Export pars, Copy strun, Pin A, A/now, Restore A, Fit; 5 tools, Undo, Redo
+    assert clicked == 15
     assert window.grid.tool == "unflag rectangle"  # the last tool button clicked
     assert not excepthook.errors and not dialogs.errors
 

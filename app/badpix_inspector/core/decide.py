@@ -26,11 +26,15 @@ from .parameters import PARAMETER_SPECS
 from .stages import Thresholds, thresholds
 
 __all__ = [
+    "DECIDE_LABELS",
     "SUSPECT_HALF_WIDTH",
     "SUSPECT_LEVEL",
     "SUSPECT_MIN_FRACTION",
+    "Decisions",
     "FlagComparison",
+    "SuspectRule",
     "compare_flags",
+    "decide",
     "fractions_in_sigma",
     "raised_neighbours",
     "suggest_fractions",
@@ -45,6 +49,12 @@ SUSPECT_HALF_WIDTH = 3
 SUSPECT_MIN_FRACTION = 0.6
 #: A neighbour is raised beyond this fraction of the threshold on the flag's side.
 SUSPECT_LEVEL = 0.5
+
+#: Values of the label images of the overlay's decision modes. They follow the flag labels
+#: of `core.statistics` (0 to 5), so that one colour table serves every mode; where labels
+#: are pooled for display the larger wins, so a gain or a loss is never hidden by a kept
+#: flag, nor a suspect flag by an ordinary one.
+DECIDE_LABELS = {"kept": 6, "lost": 7, "gained": 8, "flagged": 9, "suspect": 10}
 
 
 # --------------------------------------------------------------------------- compare (A/B)
@@ -201,6 +211,8 @@ def fractions_in_sigma(
     flagfrac_upper: float,
     sigma: float,
     centre: float | None = None,
+    *,
+    limits: Thresholds | None = None,
 ) -> tuple[float, float]:
     """Return where the thresholds of these fractions sit, in σ from the centre.
 
@@ -214,6 +226,9 @@ def fractions_in_sigma(
         The spread to count in (the robust σ of the same values).
     centre : float, optional
         Default: the median of ``sorted_difference``.
+    limits : Thresholds, optional
+        The thresholds of these fractions when they are known already (the window's
+        worker has them): finding them again is a pass over all the values.
 
     Returns
     -------
@@ -225,7 +240,8 @@ def fractions_in_sigma(
     if values.size == 0 or not (np.isfinite(sigma) and sigma > 0):
         return float("nan"), float("nan")
     middle = _centre(values, centre)
-    limits = thresholds(values, flagfrac_lower, flagfrac_upper)
+    if limits is None:
+        limits = thresholds(values, flagfrac_lower, flagfrac_upper)
     return (float(limits.low) - middle) / sigma, (float(limits.high) - middle) / sigma
 
 
@@ -378,3 +394,118 @@ def suspect_flags(
     called = enough & (raised >= min_fraction * available - 1e-9)
     suspect[rows[called], columns[called]] = True
     return suspect
+
+
+# ------------------------------------------------------------------ everything, per result
+
+
+@dataclass(frozen=True)
+class SuspectRule:
+    """The two adjustable numbers of the suspect rule (see `suspect_flags`)."""
+
+    half_width: int = SUSPECT_HALF_WIDTH
+    min_fraction: float = SUSPECT_MIN_FRACTION
+
+    def __post_init__(self) -> None:
+        if int(self.half_width) != self.half_width or self.half_width < 1:
+            raise ValueError(f"half_width must be a whole number, 1 or more, not "
+                             f"{self.half_width!r}")
+        if not 0 < self.min_fraction <= 1:
+            raise ValueError(f"min_fraction must be in (0, 1], not {self.min_fraction!r}")
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """What helps decide, for one result: compare with A, suspect flags, thresholds in σ.
+
+    Attributes
+    ----------
+    comparison : FlagComparison or None
+        The final flags against the reference A (None when no A is pinned, or A has
+        another shape).
+    compare_labels : numpy.ndarray of uint8 or None
+        `DECIDE_LABELS` "kept", "lost", "gained" per pixel (0 elsewhere).
+    suspect : numpy.ndarray of bool
+        The final flags that are suspect (see `suspect_flags`).
+    suspect_labels : numpy.ndarray of uint8
+        `DECIDE_LABELS` "flagged" for a final flag, "suspect" for a suspect one.
+    n_suspect : int
+        How many flags are suspect.
+    rule : SuspectRule
+        The rule's numbers used.
+    thresholds_sigma : tuple of float
+        Where the low and high thresholds sit, in robust σ from the median of the
+        difference (`fractions_in_sigma`).
+    """
+
+    comparison: FlagComparison | None
+    compare_labels: np.ndarray | None
+    suspect: np.ndarray
+    suspect_labels: np.ndarray
+    n_suspect: int
+    rule: SuspectRule
+    thresholds_sigma: tuple[float, float]
+
+
+def _labels(masks: dict[str, np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    labels = np.zeros(shape, dtype=np.uint8)
+    for name, mask in masks.items():  # in increasing label order: the larger wins
+        labels[mask] = DECIDE_LABELS[name]
+    return labels
+
+
+def decide(
+    difference: np.ndarray,
+    sorted_difference: np.ndarray,
+    limits: Thresholds,
+    dispaxis: int | None,
+    final: np.ndarray,
+    *,
+    fractions: tuple[float, float],
+    sigma: float,
+    reference: np.ndarray | None = None,
+    rule: SuspectRule = SuspectRule(),
+) -> Decisions:
+    """Return the `Decisions` of one result (the window's worker calls this per result).
+
+    Parameters
+    ----------
+    difference : numpy.ndarray
+        The difference image.
+    sorted_difference : numpy.ndarray
+        Its finite values, sorted.
+    limits : Thresholds
+        The thresholds of ``fractions``.
+    dispaxis : {1, 2, None}
+        The dispersion axis the step used.
+    final : numpy.ndarray of bool
+        The final flags (hand edits included): what is compared and judged.
+    fractions : tuple of float
+        ``(flagfrac_lower, flagfrac_upper)``.
+    sigma : float
+        The robust σ of the difference.
+    reference : numpy.ndarray of bool, optional
+        The final flags pinned as A.
+    rule : SuspectRule
+        The suspect rule's numbers.
+
+    Returns
+    -------
+    Decisions
+    """
+    comparison = compare_labels = None
+    if reference is not None and reference.shape == final.shape:
+        comparison = compare_flags(reference, final)
+        compare_labels = _labels({"kept": comparison.kept, "lost": comparison.lost,
+                                  "gained": comparison.gained}, final.shape)
+    suspect = suspect_flags(difference, limits, dispaxis, flags=final,
+                            half_width=int(rule.half_width), min_fraction=rule.min_fraction)
+    suspect_labels = _labels({"flagged": final, "suspect": suspect}, final.shape)
+    in_sigma = (float("nan"), float("nan"))
+    if sorted_difference is not None and sorted_difference.size:
+        in_sigma = fractions_in_sigma(sorted_difference, *fractions, sigma, limits=limits)
+    return Decisions(
+        comparison=comparison, compare_labels=compare_labels, suspect=suspect,
+        suspect_labels=suspect_labels, n_suspect=int(np.count_nonzero(suspect)), rule=rule,
+        thresholds_sigma=in_sigma,
+    )

@@ -33,7 +33,7 @@ class _Step:
 
     indices: np.ndarray
     before: np.ndarray
-    after: np.int8
+    after: np.ndarray
     gesture: object
 
 
@@ -115,12 +115,15 @@ class ManualEdits:
         before = flat[indices].copy()
         flat[indices] = value
         last = self._undo[-1] if self._undo else None
-        if gesture is not None and last is not None and last.gesture == gesture \
-                and last.after == value:
+        after = np.full(indices.size, value, dtype=np.int8)
+        # One gesture is one step, whatever values it sets (a region file read as edits
+        # forces some pixels bad and others good, and is undone as a whole).
+        if gesture is not None and last is not None and last.gesture == gesture:
             last.indices = np.concatenate([last.indices, indices])
             last.before = np.concatenate([last.before, before])
+            last.after = np.concatenate([last.after, after])
         else:
-            self._undo.append(_Step(indices, before, np.int8(value), gesture))
+            self._undo.append(_Step(indices, before, after, gesture))
         self._redo.clear()
         self.revision += 1
         return int(indices.size)
@@ -130,7 +133,9 @@ class ManualEdits:
         if not self._undo:
             return False
         step = self._undo.pop()
-        self.state.reshape(-1)[step.indices] = step.before
+        # Backwards: a pixel edited twice in one step gets the value it had before the
+        # first edit (with repeated indices, numpy keeps the last assignment).
+        self.state.reshape(-1)[step.indices[::-1]] = step.before[::-1]
         self._redo.append(step)
         self.revision += 1
         return True

@@ -43,6 +43,7 @@ from PyQt6.QtWidgets import (
 )
 
 from .image_panels import PANELS, TOOLS
+from .overlay_modes import OVERLAY_MODES
 
 __all__ = [
     "ACTIONS",
@@ -110,7 +111,8 @@ class ActionSpec:
 
 
 #: Menus in menu-bar order (submenus follow their parent's items).
-MENUS = ("&File", "&File/E&xport", "&Edit", "&Parameters", "&View", "&Help")
+MENUS = ("&File", "&File/&Import", "&File/E&xport", "&File/Send via SA&MP", "&Edit",
+         "&Parameters", "&View", "&Help")
 #: Toolbars in order: name, title.
 TOOLBARS = (("main", "Main"), ("tools", "Tools"))
 
@@ -120,6 +122,8 @@ _TOOL_SHORT = {"flag brush": "Flag", "unflag brush": "Unflag", "flag rectangle":
                "unflag rectangle": "Unflag box"}
 
 F, E, P, V, H, X = "&File", "&Edit", "&Parameters", "&View", "&Help", "&File/E&xport"
+IMPORT, SAMP = "&File/&Import", "&File/Send via SA&MP"
+_OVERLAY_KEYS = {"flags": "Ctrl+1", "compare": "Ctrl+2", "suspect": "Ctrl+3"}
 
 #: The one table of the window's actions.
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -152,6 +156,26 @@ ACTIONS: tuple[ActionSpec, ...] = (
                  "files.export_panel_png", None, "The panel as shown", X,
                  separator=number == 0, arguments=(key,))
       for number, (key, title) in enumerate(PANELS)),
+    ActionSpec("import_region_markers", "Region file as &markers…",
+               "interop.import_region_markers", None,
+               "A marker at each region of a DS9 region file (image coordinates)", IMPORT),
+    ActionSpec("import_region_bad", "Region file as edits (forced &bad)…",
+               "interop.import_region_edits", None,
+               "Force the pixels the regions cover bad (a region tagged forced_good: good)",
+               IMPORT, arguments=("forced_bad",)),
+    ActionSpec("import_region_good", "Region file as edits (forced &good)…",
+               "interop.import_region_edits", None,
+               "Force the pixels the regions cover good (a region tagged forced_bad, low or "
+               "high: bad)", IMPORT, arguments=("forced_good",)),
+    *(ActionSpec(f"samp_{key}", f"{title[0]}{title[1:]} image", "interop.send_panel", None,
+                 "Send the image to DS9, Aladin… as FITS through the SAMP hub", SAMP,
+                 arguments=(key,))
+      for key, title in PANELS),
+    ActionSpec("samp_mask", "Flag mask (final)", "interop.send_mask", None,
+               "Send the final flags (1 = flagged) as a FITS image through the SAMP hub",
+               SAMP, separator=True),
+    ActionSpec("samp_markers", "Markers table", "interop.send_markers", None,
+               "Send the markers as a VOTable through the SAMP hub", SAMP),
     ActionSpec("quit", "&Quit", "close", "Ctrl+Q", "", F, separator=True),
     ActionSpec("undo", "&Undo edit", "session.undo", _STANDARD.Undo, "Undo the last hand edit", E,
                "tools", "Undo"),
@@ -166,16 +190,33 @@ ACTIONS: tuple[ActionSpec, ...] = (
       for number, name in enumerate(TOOLS)),
     ActionSpec("marker", "Add &marker at the cursor", "add_marker", "M",
                "Record the pixel under the cursor (or the selected one)", E, separator=True),
+    ActionSpec("unflag_suspect", "Unflag &suspect flags", "decide.unflag_suspect",
+               "Ctrl+Shift+U", "Force the suspect flags (probably lines) good: one undoable "
+               "edit", E, separator=True),
     ActionSpec("kernel_down", "Smaller kernel", "parameters.step_kernel", "[", "kernel_size − 2", P,
                arguments=(-1,)),
     ActionSpec("kernel_up", "Larger kernel", "parameters.step_kernel", "]", "kernel_size + 2", P,
                arguments=(1,)),
     ActionSpec("defaults", "Pipeline &defaults", "session.reset_parameters", "Ctrl+0",
                "kernel_size 15, flag fractions 0.001, axis from DISPAXIS", P),
+    ActionSpec("suggest_fractions", "Su&ggest fractions (± N σ)", "parameters.suggest_fractions",
+               "Ctrl+G", "Set the flag fractions so that the thresholds sit at ± N robust σ",
+               P),
+    ActionSpec("pin_reference", "&Pin as reference A", "decide.pin_reference", "P",
+               "Keep the current flags and parameters as A, to compare with", P, "main",
+               "Pin A", separator=True),
+    ActionSpec("swap_reference", "S&wap A and now", "decide.swap_reference", "X",
+               "Show A's images and flags, or now's again", P, "main", "A/now"),
+    ActionSpec("restore_reference", "&Restore A's parameters", "decide.restore_reference",
+               "Ctrl+Shift+P", "Put A's parameters back", P, "main", "Restore A"),
     ActionSpec("reset_zoom", "&Reset zoom", "grid.reset_view", "Home", "Fit the detector", V,
                "main", "Fit"),
     ActionSpec("toggle_flags", "Show &flags", "statistics.show_flags.toggle", "F",
                "Show or hide the flag overlay", V),
+    *(ActionSpec(f"overlay_{key}", f"Overlay: {text}", "decide.set_overlay_mode",
+                 _OVERLAY_KEYS[key], f"The overlay shows: {text.lower()}", V,
+                 checkable=True, group="overlay", arguments=(key,))
+      for key, text in OVERLAY_MODES),
     ActionSpec("blink", "&Blink: next exposure", "blink", "B",
                "Step the science panel through the exposures", V, arguments=(1,)),
     ActionSpec("blink_back", "Blink: previous exposure", "blink", "Shift+B", "", V,

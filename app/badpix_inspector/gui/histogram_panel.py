@@ -97,6 +97,16 @@ class HistogramPanel(QWidget):
             line.setVisible(False)  # until there is a distribution to cut
             self.plot.addItem(line)
             self.lines[side] = line
+        # A's thresholds (a pinned reference), dashed, beside the current ones.
+        self.reference_lines = {}
+        for side, label in (("low", LABEL_LOW), ("high", LABEL_HIGH)):
+            line = pg.InfiniteLine(movable=False, pen=pg.mkPen(
+                FLAG_COLOURS[label][0], width=2, style=Qt.PenStyle.DashLine))
+            line.setToolTip(f"A's {side} threshold")
+            line.setVisible(False)
+            line.setZValue(-1)
+            self.plot.addItem(line)
+            self.reference_lines[side] = line
         self._throttles = {}
         for side in ("low", "high"):
             self._throttles[side] = Throttle(80, lambda s=side: self._dragged(s), self)
@@ -108,6 +118,13 @@ class HistogramPanel(QWidget):
         layout.addWidget(self.note)
         # Drawn in the next turn of the event loop, once for a burst of results.
         session.result_ready.connect(Throttle(0, self.show_result, self))
+
+    def show_reference(self, limits) -> None:
+        """Draw A's thresholds (a `Thresholds`) as dashed lines; None removes them."""
+        for side, line in self.reference_lines.items():
+            line.setVisible(limits is not None)
+            if limits is not None:
+                line.setValue(float(getattr(limits, side)))
 
     def disconnect_signals(self) -> None:
         """Drop pending throttled updates (the window is closing)."""

@@ -20,6 +20,7 @@ from ..session import (
     SessionResult,
 )
 from .image_panel import COLORMAPS, TOOLS, EditViewBox, ImagePanel, next_gesture
+from .overlay_modes import DECIDE_COLOURS, OVERLAY_MODES, labels_for
 from .throttle import Throttle
 
 __all__ = [
@@ -48,7 +49,7 @@ _FIT_PADDING = 0.01
 def overlay_lut() -> np.ndarray:
     """Return the 256-entry RGBA lookup table that colours the overlay's label image."""
     lut = np.zeros((256, 4), dtype=np.uint8)
-    for label, (rgb, _) in FLAG_COLOURS.items():
+    for label, (rgb, _) in (*FLAG_COLOURS.items(), *DECIDE_COLOURS.items()):
         lut[label] = (*rgb, 255)
     return lut
 
@@ -127,6 +128,9 @@ class ImageGrid(QWidget):
         self._shape: tuple[int, ...] | None = None
         self._labels: np.ndarray | None = None
         self._pooling = 0
+        #: What the overlay shows (`OVERLAY_MODES`): the flags, the comparison with A, or
+        #: the suspect flags.
+        self.overlay_mode = "flags"
         #: The result last drawn (results are drawn a turn of the event loop late).
         self.shown: SessionResult | None = None
         self._zoom = Throttle(50, self._update_overlay, self)
@@ -155,7 +159,7 @@ class ImageGrid(QWidget):
         if shape != self._shape:
             self._shape = shape
             self.reset_view()
-        self._labels = result.labels
+        self._labels = labels_for(result, self.overlay_mode)
         self._update_overlay(force=True)
         self.blink_frames = []
         if result.science is not None:
@@ -169,6 +173,26 @@ class ImageGrid(QWidget):
             self.blink_changed.emit("")
         self.panels["science"].set_title()
         self.shown = result
+
+    def show_picture(self, result: SessionResult) -> None:
+        """Show another result's images and flags in place of the shown one's (limits stay).
+
+        For swapping to a pinned reference A and back, like blink: the scale does not
+        change under the eye, and `shown` stays the result last drawn.
+        """
+        for key, panel in self.panels.items():
+            panel.set_data(getattr(result, key), rescale=False)
+        self._labels = labels_for(result, self.overlay_mode)
+        self._update_overlay(force=True)
+
+    def set_overlay_mode(self, mode: str) -> None:
+        """Show the flags, the comparison with A or the suspect flags (`OVERLAY_MODES`)."""
+        if mode not in dict(OVERLAY_MODES):
+            raise ValueError(f"overlay mode must be one of {list(dict(OVERLAY_MODES))}")
+        self.overlay_mode = mode
+        if self.shown is not None:
+            self._labels = labels_for(self.shown, mode)
+            self._update_overlay(force=True)
 
     def disconnect_signals(self) -> None:
         """Drop pending throttled updates (the window is closing)."""

@@ -32,12 +32,14 @@ from .actions import (
     build_toolbars,
     show_shortcuts_dialog,
 )
+from .compare_panel import DecideCommands, DecidePanel
 from .dispatch import GuiDispatcher
 from .exposures_panel import ExposuresPanel
 from .file_commands import FileCommands, png_bytes
 from .histogram_panel import HistogramPanel
 from .image_panels import COLORMAPS, ImageGrid
 from .inspector_panel import PixelInspector
+from .interop import Interop
 from .layout import build_docks, default_dock_sizes, restore_settings, save_settings
 from .markers_panel import MarkersPanel
 from .parameters_panel import ParametersPanel
@@ -78,6 +80,11 @@ class MainWindow(QMainWindow):
         self.exposures = ExposuresPanel(self.session)
         self.parameters = ParametersPanel(self.session)
         self.statistics = StatisticsPanel(self.session)
+        self.decide = DecideCommands(self)
+        self.decide_panel = DecidePanel(self.session, self.decide.reference)
+        # In the Flags dock, between the counts and the flags' legend.
+        self.statistics.layout().insertWidget(2, self.decide_panel)
+        self.interop = Interop(self)
         self.histogram = HistogramPanel(self.session)
         self.inspector = PixelInspector(self.session)
         self.markers_panel = MarkersPanel(self.markers)
@@ -100,6 +107,7 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             self.menus["&View"].addAction(dock.toggleViewAction())
         self.named_actions["tool_inspect"].setChecked(True)
+        self.named_actions["overlay_flags"].setChecked(True)
         self.single_keys = SingleKeyShortcuts(self, self.named_actions)
         QApplication.instance().installEventFilter(self.single_keys)
         self._arrow_keys()
@@ -161,6 +169,13 @@ class MainWindow(QMainWindow):
         self.markers_panel.export_button.clicked.connect(self.named_actions["export_markers"].trigger)
         self.exposures.open_requested.connect(self.named_actions["open"].trigger)
         self.statistics.overlay_visible.connect(self.grid.set_overlay_visible)
+        panel, actions = self.decide_panel, self.named_actions
+        panel.overlay_mode.currentIndexChanged.connect(
+            lambda index: self.decide.set_overlay_mode(panel.overlay_mode.itemData(index)))
+        panel.pin_button.clicked.connect(actions["pin_reference"].trigger)
+        panel.restore_button.clicked.connect(actions["restore_reference"].trigger)
+        panel.unflag_button.clicked.connect(actions["unflag_suspect"].trigger)
+        self.parameters.suggest.clicked.connect(actions["suggest_fractions"].trigger)
         self.statistics.overlay_opacity.connect(self.grid.set_overlay_opacity)
         self.colormap.currentTextChanged.connect(self.grid.set_colormap)
         # A panel's own menu can change the colour map too: the toolbar follows.
@@ -279,6 +294,7 @@ class MainWindow(QMainWindow):
         if key != self._dataset:  # other data: nothing of the old pointer applies
             self._dataset = key
             self._hover = None
+            self.decide.forget_reference()  # A was pinned on the old data
             for panel in self.grid.panels.values():
                 panel.vline.setVisible(False)
                 panel.hline.setVisible(False)
@@ -370,6 +386,7 @@ class MainWindow(QMainWindow):
         self.grid.disconnect_signals()
         self.histogram.disconnect_signals()
         self.markers_panel.disconnect_model()
+        self.decide_panel.disconnect_model()
         # Wait for a computation under way, so it cannot reach the dispatcher once Qt
         # has destroyed it (that crashed the interpreter at exit).
         self.session.close(wait=True)

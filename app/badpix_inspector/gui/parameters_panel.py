@@ -20,8 +20,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from ..core import PARAMETER_SPECS, ParameterError
-from ..session import Session
+from ..core import PARAMETER_SPECS, ParameterError, suggest_fractions
+from ..session import Session, SessionResult
 
 __all__ = [
     "DRAG_INTERVAL_MS", "FRACTION_MAX", "FRACTION_MIN", "KERNEL_MAX", "OddSpinBox",
@@ -178,6 +178,27 @@ class ParametersPanel(QWidget):
 
         self.lower_slider, self.flagfrac_lower = self._fraction_controls("flagfrac_lower")
         self.upper_slider, self.flagfrac_upper = self._fraction_controls("flagfrac_upper")
+        # Where each fraction's threshold sits, in robust σ (MAD) of the difference.
+        self.sigma_labels = {}
+        for name in ("flagfrac_lower", "flagfrac_upper"):
+            label = QLabel("– σ", objectName=f"{name}_sigma")
+            label.setMinimumWidth(label.fontMetrics().horizontalAdvance("−88.8 σ"))
+            label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            label.setToolTip("Where this fraction's threshold sits: robust σ (1.4826 x MAD) "
+                             "of the difference, from its median")
+            self.sigma_labels[name] = label
+        self.n_sigma = QDoubleSpinBox(objectName="suggest_n_sigma")
+        self.n_sigma.setRange(0.5, 50.0)
+        self.n_sigma.setDecimals(1)
+        self.n_sigma.setSingleStep(0.5)
+        self.n_sigma.setValue(5.0)
+        self.n_sigma.setPrefix("±")
+        self.n_sigma.setSuffix(" σ")
+        self.n_sigma.setToolTip("Suggest fractions that put the thresholds this many robust σ "
+                                "from the median of the difference")
+        self.suggest = QPushButton("Suggest fractions", objectName="suggest_fractions")
+        self.suggest.setToolTip("Set flagfrac_lower and flagfrac_upper so that the thresholds "
+                                "sit at ± N σ (Ctrl+G)")
 
         self.dispaxis = QComboBox(objectName="dispaxis")
         self.dispaxis.setToolTip("Direction of the median filter window")
@@ -200,8 +221,11 @@ class ParametersPanel(QWidget):
         form.setVerticalSpacing(3)
         form.setHorizontalSpacing(6)
         form.addRow("kernel_size", self._pair(self.kernel_slider, self.kernel_size))
-        form.addRow("flagfrac_lower", self._pair(self.lower_slider, self.flagfrac_lower))
-        form.addRow("flagfrac_upper", self._pair(self.upper_slider, self.flagfrac_upper))
+        form.addRow("flagfrac_lower", self._pair(self.lower_slider, self.flagfrac_lower,
+                                                 self.sigma_labels["flagfrac_lower"]))
+        form.addRow("flagfrac_upper", self._pair(self.upper_slider, self.flagfrac_upper,
+                                                 self.sigma_labels["flagfrac_upper"]))
+        form.addRow("thresholds at", self._pair(self.n_sigma, self.suggest))
         form.addRow("dispersion axis", self.dispaxis)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 3, 6, 3)
@@ -232,7 +256,42 @@ class ParametersPanel(QWidget):
         self.defaults.clicked.connect(session.reset_parameters)
         session.parameters_changed.connect(self.update_from_session)
         session.exposures_changed.connect(self.update_from_session)
+        session.result_ready.connect(self.show_result)
         self.update_from_session()
+
+    def show_result(self, result: SessionResult) -> None:
+        """Show where the thresholds sit in robust σ (computed on the worker)."""
+        decisions = result.decisions
+        in_sigma = (None, None) if decisions is None else decisions.thresholds_sigma
+        for name, value in zip(("flagfrac_lower", "flagfrac_upper"), in_sigma, strict=True):
+            text = "– σ" if value is None or value != value else f"{value:+.2f} σ"
+            self.sigma_labels[name].setText(text.replace("-", "−"))
+
+    def suggest_fractions(self) -> tuple[float, float] | None:
+        """Set the fractions whose thresholds sit at ± N σ (N from the spin box).
+
+        The fractions are what is set (and saved): the pipeline takes fractions.
+        """
+        result = self.session.result
+        values = None if result is None else result.sorted_difference
+        if values is None or values.size == 0 or result.statistics is None:
+            self._say("Nothing to suggest from yet: open exposures first.")
+            return None
+        n_sigma = self.n_sigma.value()
+        try:
+            lower, upper = suggest_fractions(values, result.statistics.sigma, n_sigma)
+        except ValueError as error:
+            self._say(f"Cannot suggest fractions: {error}")
+            return None
+        self._set(flagfrac_lower=lower, flagfrac_upper=upper)
+        self._say(f"Thresholds at ±{n_sigma:g} σ: flagfrac_lower {lower:.6g}, flagfrac_upper "
+                  f"{upper:.6g}" + (" (0: nothing that far out on that side)"
+                                    if 0.0 in (lower, upper) else ""))
+        return lower, upper
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(True)
 
     def _fraction_controls(self, name: str) -> tuple[QSlider, QDoubleSpinBox]:
         slider = QSlider(Qt.Orientation.Horizontal, objectName=f"{name}_slider")
@@ -248,12 +307,14 @@ class ParametersPanel(QWidget):
         return slider, spin
 
     @staticmethod
-    def _pair(slider: QSlider, spin: QWidget) -> QWidget:
+    def _pair(slider: QWidget, spin: QWidget, *more: QWidget) -> QWidget:
         holder = QWidget()
         layout = QHBoxLayout(holder)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(slider, 1)
         layout.addWidget(spin)
+        for widget in more:
+            layout.addWidget(widget)
         return holder
 
     def _kernel_typed(self, value: int) -> None:

@@ -231,7 +231,8 @@ class SampSender:
         if array.dtype == bool:
             array = array.astype(np.uint8)
         hdu = fits.PrimaryHDU(array)
-        hdu.header["OBJECT"] = name[:68]
+        # FITS headers are ASCII: a name such as "combined − smoothed" must not stop the send.
+        hdu.header["OBJECT"] = name.encode("ascii", "replace").decode("ascii")[:68]
         for key, value in (header or {}).items():
             hdu.header[key] = value
         path = _file_for(name, ".fits")

@@ -15,14 +15,18 @@ from .exports import (
     strun_command,
 )
 from .markers import MARKER_FIELDS, MarkersModel, describe_pixel, marker_record, pixel_label
+from .reference import Reference, ReferenceModel, describe_parameters
 
 __all__ = [
     "MARKER_FIELDS",
     "Autosave",
     "DatasetLock",
     "MarkersModel",
+    "Reference",
+    "ReferenceModel",
     "UnsavedEdits",
     "dataset_key",
+    "describe_parameters",
     "describe_pixel",
     "edit_lists",
     "export_edits",

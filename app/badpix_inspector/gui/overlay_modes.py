@@ -1,0 +1,43 @@
+"""What the flag overlay shows: the flags, the comparison with A, or the suspect flags.
+
+Each mode picks a label image of a result (all computed on the worker); one colour table
+(`image_panels.overlay_lut`) colours every mode, as the modes' label values differ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.decide import DECIDE_LABELS
+from ..session import SessionResult
+
+__all__ = ["DECIDE_COLOURS", "OVERLAY_MODES", "labels_for"]
+
+#: Overlay modes: key and what the Flags dock's combo and the View menu call it.
+OVERLAY_MODES = (
+    ("flags", "Flags"),
+    ("compare", "Compare with A (gained / lost)"),
+    ("suspect", "Suspect flags"),
+)
+
+#: Colours (RGB) and legend text of the decision modes' labels, by label value.
+DECIDE_COLOURS = {
+    DECIDE_LABELS["kept"]: ((170, 170, 170), "flagged in A and now"),
+    DECIDE_LABELS["lost"]: ((0, 200, 255), "lost: flagged in A, not now"),
+    DECIDE_LABELS["gained"]: ((60, 255, 60), "gained: flagged now, not in A"),
+    DECIDE_LABELS["flagged"]: ((170, 170, 170), "flagged, not suspect"),
+    DECIDE_LABELS["suspect"]: ((255, 0, 220), "suspect: raised across the slice"),
+}
+
+
+def labels_for(result: SessionResult, mode: str) -> np.ndarray | None:
+    """Return the label image ``result`` shows in overlay ``mode``.
+
+    Without a comparison (no A pinned) the compare mode shows the flags.
+    """
+    decisions = result.decisions
+    if mode == "compare" and decisions is not None and decisions.compare_labels is not None:
+        return decisions.compare_labels
+    if mode == "suspect" and decisions is not None:
+        return decisions.suspect_labels
+    return result.labels
