@@ -265,3 +265,17 @@ def test_edits_file_overrules_the_algorithm(small_copy, tmp_path, capsys):
                          "-q")
     assert status == 1 and "the edits are for 5x5 pixels" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "wrong").exists()
+
+
+def test_history_names_every_parameter_exactly_one_card_a_line(small_copy, tmp_path):
+    _folder, association = small_copy
+    assert main([str(association), "--output_dir", str(tmp_path / "out"), "-q",
+                 "--flagfrac_upper", "0.0053911315129430695"]) == 0
+    product = next((tmp_path / "out").glob("*_badpix_selfcal.fits"))
+    cards = list(fits.getheader(product)["HISTORY"])
+    # Seen cut mid-number by astropy ("flagfrac_lower=0.0" / "01 …") when a line was long.
+    assert all(len(card) <= 72 for card in cards)
+    text = " ".join(cards)
+    for word in ("kernel_size=15", "flagfrac_lower=0.001", "force_single=False",
+                 "flagfrac_upper=0.0053911315129430695", "save_flagged_bkg=False"):
+        assert f" {word} " in f" {text} ", text

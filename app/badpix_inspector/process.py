@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import textwrap
 import time
 import warnings
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,7 @@ import numpy as np
 
 from . import __version__
 from .core import (
+    PARAMETER_SPECS,
     SelfcalParameters,
     Thresholds,
     combine,
@@ -204,15 +206,24 @@ def check_kernel_size(kernel_size: int, shape: tuple[int, ...], path: Path) -> N
 def history_lines(
     parameters: SelfcalParameters, dispaxis: int | None, n_flagged: int | None
 ) -> list[str]:
-    """Return the HISTORY text that names the tool, its version and the parameters."""
-    line = (
-        f"badpix-inspector {__version__} badpix_selfcal: kernel_size={parameters.kernel_size} "
-        f"flagfrac_lower={parameters.flagfrac_lower:g} "
-        f"flagfrac_upper={parameters.flagfrac_upper:g} dispaxis={dispaxis}"
-    )
+    """Return the HISTORY text that names the tool, its version and the parameters.
+
+    Every parameter of `PARAMETER_SPECS` is given exactly (a fraction tuned in the window
+    such as 0.0053911315129430695 is not rounded), in lines short enough for one HISTORY
+    card each: a longer line is cut by astropy in mid-number.
+    """
+
+    def exact(value) -> str:
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+        return text if not isinstance(value, float) or float(text) == value else repr(value)
+
+    words = [f"{name}={exact(getattr(parameters, name))}" for name in PARAMETER_SPECS]
+    lines = [f"badpix-inspector {__version__} badpix_selfcal:",
+             *textwrap.wrap(" ".join([*words, f"dispaxis={dispaxis}"]), width=70,
+                            break_long_words=False, break_on_hyphens=False)]
     if n_flagged is None:
-        return [line, "badpix_selfcal skipped: no background or selfcal exposure"]
-    return [line, f"badpix_selfcal flagged {n_flagged} pixels"]
+        return [*lines, "badpix_selfcal skipped: no background or selfcal exposure"]
+    return [*lines, f"badpix_selfcal flagged {n_flagged} pixels"]
 
 
 def run_product(
