@@ -199,11 +199,11 @@ def test_right_click_menu_colour_map_invert_copy_and_fit(qtbot, window):
     np.testing.assert_array_equal(lut[0], colormap_lut("magma")[-1])
     _, actions = _open_menu(qtbot, panel, 20, 30)
     copy = next(action for text, action in actions.items() if text.startswith("Copy pixel"))
-    assert "x=30 y=20 (0-based)" in copy.text()
+    assert "x=31 y=21 (FITS, 1-based) · [20, 30] (numpy)" in copy.text()  # the readout's words
     copy.trigger()
     text = QGuiApplication.clipboard().text()
     value = float(window.session.result.difference[20, 30])
-    assert "x=30 y=20 (numpy, 0-based)" in text and "x=31 y=21 (FITS/DS9, 1-based)" in text
+    assert "x=31 y=21 (FITS, 1-based) · [20, 30] (numpy)" in text
     assert f"difference={value:.6g}" in text
     panel.plot.getViewBox().setRange(xRange=(10, 20), yRange=(10, 20), padding=0)
     assert not grid.shows_whole_detector()

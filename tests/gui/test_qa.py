@@ -93,3 +93,15 @@ def test_brush_and_rectangle_drags_with_undo_redo(qtbot, window):
     window.session.set_parameters(kernel_size=7)
     changed = wait_for_result(qtbot, window)
     assert changed.final[20, 10] and not changed.final[40:42, 30:34].any()
+
+
+def test_a_fast_brush_stroke_paints_the_whole_way(qtbot, window):
+    # Seen by a first-time user: a quick drag left separate blobs where the mouse events
+    # happened to land. Two events 40 pixels apart must paint the pixels between them.
+    panel = window.grid.panels["difference"]
+    panel.plot.getViewBox().setRange(xRange=(0, 64), yRange=(0, 64), padding=0)
+    window.brush_radius.setValue(0)
+    window.named_actions["tool_flag_brush"].trigger()
+    drag(qtbot, panel, (10.5, 30.5), (50.5, 30.5), steps=2)
+    painted = np.argwhere(window.session.edits.forced_bad)
+    assert set(map(tuple, painted)) == {(30, column) for column in range(10, 51)}

@@ -81,3 +81,26 @@ def test_the_screenshot_option_refuses_an_input(small_copy, tmp_path):
     assert run.returncode == 1, run.stderr
     assert "input" in run.stderr and "Traceback" not in run.stderr
     assert science.read_bytes() == before
+
+
+def test_a_panel_png_from_its_right_click_menu_never_replaces_an_input(
+        qtbot, private_window, dialogs, excepthook, digests, tmp_path):
+    from display_helpers import RIGHT, click, view_to_widget
+
+    window, folder, _association = private_window
+    science = window.session.science_entry.exposure.path
+    link = tmp_path / "difference.png"
+    link.symlink_to(science)  # a PNG name that leads to the science exposure
+    panel = window.grid.panels["difference"]
+    view = panel.plot.getViewBox()
+    click(panel.graphics.viewport(), view_to_widget(panel.graphics, view, 20.5, 30.5), RIGHT)
+    menu = {action.text(): action for action in view.menu.actions()}
+    before = digests(folder)
+    dialogs.save_paths.append(link)
+    menu["Export PNG of this panel…"].trigger()
+    assert digests(folder) == before
+    assert dialogs.errors and "input" in dialogs.errors[-1][1]
+    dialogs.save_paths.append(tmp_path / "fine.png")
+    menu["Export PNG of this panel…"].trigger()
+    assert (tmp_path / "fine.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not excepthook.errors

@@ -13,31 +13,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PyQt6.QtCore import QBuffer, QIODevice, Qt
-from PyQt6.QtGui import QGuiApplication, QPixmap
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QGuiApplication
 from PyQt6.QtWidgets import QApplication, QFileDialog
 
 from .. import model
 from ..io import InputError, write_file
+from .plot_menu import png_bytes
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
-__all__ = ["FILE_FILTERS", "FileCommands", "png_bytes"]
+__all__ = ["FILE_FILTERS", "FileCommands"]
 
 log = logging.getLogger(__name__)
 
 FILE_FILTERS = ("JWST exposures and associations (*.fits *.fits.gz *.json);;"
                 "FITS (*.fits *.fits.gz);;Associations (*.json);;All files (*)")
-
-
-def png_bytes(picture: QPixmap) -> bytes:
-    """Encode a grabbed picture as PNG, so that it is written through the output guard."""
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not picture.save(buffer, "PNG"):
-        raise InputError(None, "the picture could not be encoded as PNG", "try again")
-    return bytes(buffer.data())
 
 
 class FileCommands:

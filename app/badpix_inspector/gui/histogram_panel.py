@@ -186,7 +186,7 @@ class HistogramPanel(QWidget):
     def _fill_menu(self, menu, _place) -> None:
         menu.addAction("Fit view", self.fit_view)
         menu.addAction("Export PNG…", lambda: save_widget_png(
-            self.plot, "Save the histogram", "histogram.png"))
+            self.plot, "Save the histogram", "histogram.png", self.session.input_paths))
 
     def _dragging(self, side: str) -> None:
         self.plot.getViewBox().disableAutoRange()  # y too: the axes hold still under the mouse

@@ -27,6 +27,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from ..model.markers import pixel_label
 from .plot_menu import MenuViewBox, save_widget_png
 from .scaling import LIMITS, MANUAL, STRETCHES, colorbar_ticks, image_limits, stretch_positions
 from .throttle import Throttle
@@ -151,8 +152,10 @@ class EditViewBox(MenuViewBox):
             return super().mouseDragEvent(event, axis)
         event.accept()
         if shape == "brush":
-            if event.isStart():
+            if event.isStart():  # the stroke begins where the button went down
                 self._gesture = next_gesture()
+                down = self.mapSceneToView(event.buttonDownScenePos())
+                self.panel.tool_click(down.x(), down.y(), self._gesture)
             self.panel.tool_click(*self._place(event), self._gesture)
             return
         start = self.mapSceneToView(event.buttonDownScenePos())
@@ -197,9 +200,11 @@ class ImagePanel(QWidget):
     inverted_chosen = pyqtSignal(bool)
 
     def __init__(self, key: str, title: str, parent: QWidget | None = None,
-                 tool=lambda: "inspect") -> None:
+                 tool=lambda: "inspect", inputs=lambda: ()) -> None:
         super().__init__(parent)
         self.key = key
+        #: The files open, which a PNG saved from the panel's menu must never replace.
+        self.inputs = inputs
         self.tool = tool
         self.default_title = title
         self.setObjectName(f"panel_{key}")
@@ -459,8 +464,7 @@ class ImagePanel(QWidget):
 
     def pixel_text(self, row: int, column: int) -> str:
         """Return a one-line description of pixel (row, column) to copy: both conventions."""
-        text = (f"x={column} y={row} (numpy, 0-based); "
-                f"x={column + 1} y={row + 1} (FITS/DS9, 1-based)")
+        text = pixel_label(row, column)  # the readout's words: FITS 1-based, numpy 0-based
         data = self.data
         if data is not None and 0 <= row < data.shape[0] and 0 <= column < data.shape[1]:
             text += f"; {self.key}={float(data[row, column]):.6g}"
@@ -470,10 +474,10 @@ class ImagePanel(QWidget):
         """Fill the right-click menu for a click at ``place`` (data coordinates)."""
         row, column = int(np.floor(place.y())), int(np.floor(place.x()))
         menu.addAction("Fit view (Home)", self.fit_requested.emit)
-        menu.addAction(f"Copy pixel x={column} y={row} (0-based) and value",
+        menu.addAction(f"Copy pixel {pixel_label(row, column)} and value",
                        lambda: QGuiApplication.clipboard().setText(self.pixel_text(row, column)))
         menu.addAction("Export PNG of this panel…", lambda: save_widget_png(
-            self.graphics, f"Save the {self.key} panel", f"{self.key}.png"))
+            self.graphics, f"Save the {self.key} panel", f"{self.key}.png", self.inputs()))
         menu.addSeparator()
         colours = menu.addMenu("Colour map")
         group = QActionGroup(colours)

@@ -100,7 +100,11 @@ class ImageGrid(QWidget):
         super().__init__(parent)
         self.tool = "inspect"
         self.brush_radius = 1
-        self.panels = {key: ImagePanel(key, title, tool=lambda: self.tool)
+        self._stroke: tuple[int, int, int] | None = None  # gesture, row, column
+        #: Returns the files open (set by the window): a PNG never replaces one.
+        self.inputs = lambda: ()
+        self.panels = {key: ImagePanel(key, title, tool=lambda: self.tool,
+                                       inputs=lambda: self.inputs())
                        for key, title in PANELS}
         layout = QGridLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -262,7 +266,18 @@ class ImageGrid(QWidget):
         if value is None:
             self.pixel_clicked.emit(row, column)
         elif shape == "brush":
-            rows, columns = self.brush_footprint(row, column)
+            # A stroke paints the whole way between the mouse events it is made of (a fast
+            # drag reports points tens of pixels apart), not only where they landed.
+            start = self._stroke[1:] if self._stroke and self._stroke[0] == gesture else None
+            self._stroke = (gesture, row, column)
+            steps = 0 if start is None else max(abs(row - start[0]), abs(column - start[1]))
+            along = np.linspace(0.0, 1.0, steps + 1)
+            centres = (np.rint(np.array([row, column]) if start is None else
+                               np.outer(1 - along, start) + np.outer(along, (row, column)))
+                       .astype(int).reshape(-1, 2))
+            footprints = [self.brush_footprint(r, c) for r, c in centres]
+            rows = np.concatenate([f[0] for f in footprints])
+            columns = np.concatenate([f[1] for f in footprints])
             self.edit_requested.emit(rows, columns, value, gesture)
         else:
             self.edit_requested.emit(np.array([row]), np.array([column]), value, gesture)

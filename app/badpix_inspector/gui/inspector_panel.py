@@ -320,4 +320,5 @@ class PixelInspector(QWidget):
         exposures.setChecked(self.legend_exposures)
         exposures.toggled.connect(self._name_exposures)
         menu.addAction("Export PNG…", lambda: save_widget_png(
-            self.plot, "Save the pixel inspector's plot", "pixel_inspector.png"))
+            self.plot, "Save the pixel inspector's plot", "pixel_inspector.png",
+            self.session.input_paths))

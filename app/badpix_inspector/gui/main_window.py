@@ -35,7 +35,7 @@ from .actions import (
 from .compare_panel import DecideCommands, DecidePanel
 from .dispatch import GuiDispatcher
 from .exposures_panel import ExposuresPanel
-from .file_commands import FileCommands, png_bytes
+from .file_commands import FileCommands
 from .histogram_panel import HistogramPanel
 from .image_panels import COLORMAPS, ImageGrid
 from .inspector_panel import PixelInspector
@@ -43,6 +43,7 @@ from .interop import Interop
 from .layout import build_docks, default_dock_sizes, restore_settings, save_settings
 from .markers_panel import MarkersPanel
 from .parameters_panel import ParametersPanel
+from .plot_menu import png_bytes
 from .recovery import Recovery
 from .stats_panel import StatisticsPanel
 from .throttle import Throttle
@@ -166,6 +167,7 @@ class MainWindow(QMainWindow):
         self.grid.edit_requested.connect(session.edit_pixels)
         self.grid.hovered.connect(self._hovered)
         self.grid.installEventFilter(self)
+        self.grid.inputs = lambda: self.session.input_paths
         self.markers_panel.export_button.clicked.connect(self.named_actions["export_markers"].trigger)
         self.exposures.open_requested.connect(self.named_actions["open"].trigger)
         self.statistics.overlay_visible.connect(self.grid.set_overlay_visible)

@@ -2,26 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyqtgraph as pg
-from PyQt6.QtCore import QPoint, QPointF
-from PyQt6.QtWidgets import QFileDialog, QMenu, QWidget
+from PyQt6.QtCore import QBuffer, QIODevice, QPoint, QPointF
+from PyQt6.QtGui import QPixmap
+from PyQt6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
-__all__ = ["MenuViewBox", "save_widget_png"]
+from ..io import InputError, write_file
+
+__all__ = ["MenuViewBox", "png_bytes", "save_widget_png"]
 
 
-def save_widget_png(widget: QWidget, title: str, default_name: str) -> Path | None:
-    """Ask for a PNG path and save ``widget`` as it is drawn; return the path, or None."""
+def png_bytes(picture: QPixmap) -> bytes:
+    """Encode a grabbed picture as PNG, so that it is written through the output guard."""
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not picture.save(buffer, "PNG"):
+        raise InputError(None, "the picture could not be encoded as PNG", "try again")
+    return bytes(buffer.data())
+
+
+def save_widget_png(widget: QWidget, title: str, default_name: str,
+                    inputs: Iterable[str | Path] = ()) -> Path | None:
+    """Ask for a PNG path and save ``widget`` as it is drawn; return the path, or None.
+
+    Written through the output guard: never over one of ``inputs`` (the files open), and
+    a refusal is said in one line.
+    """
     path, _ = QFileDialog.getSaveFileName(widget, title, default_name, "PNG (*.png)")
     if not path:
         return None
     if not path.lower().endswith(".png"):
         path += ".png"
-    if not widget.grab().save(path, "PNG"):
+    try:
+        return write_file(path, png_bytes(widget.grab()), inputs)
+    except InputError as error:
+        QMessageBox.critical(widget, "Cannot save the PNG", str(error))
         return None
-    return Path(path)
 
 
 class MenuViewBox(pg.ViewBox):
