@@ -1,16 +1,21 @@
 """The window's model: exposures and roles, parameters, cached stages and the flags (no Qt).
 
 Widgets observe a `Session` through its events and change it through its methods. Work
-runs on one worker thread: every change makes a new request, a request that has been
-overtaken before it starts is skipped, and a result that is no longer the newest when it
-arrives is dropped. Results reach observers through ``dispatch``, which the Qt layer sets
-to a function that runs them on the GUI thread.
+runs on one worker thread: every change makes a new request, and a request that has been
+overtaken before it starts is skipped, so the worker always computes the newest. A result
+overtaken while it was computed is still shown when nothing was shown for
+`FOLLOW_INTERVAL` seconds: during a slider drag the images follow the drag instead of
+waiting for the release; otherwise it is dropped, the newest being on its way. Results
+reach observers through ``dispatch``, which the Qt layer sets to a function that runs
+them on the GUI thread.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -43,6 +48,7 @@ from .io import InputError, ProductMembers
 # read them with its results.
 __all__ = [
     "DISPAXIS_CHOICES",
+    "FOLLOW_INTERVAL",
     "LABEL_ALREADY_BAD",
     "LABEL_FORCED_BAD",
     "LABEL_FORCED_GOOD",
@@ -58,6 +64,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Seconds without a new result after which an overtaken result is shown all the same
+#: (a drag must show at least 2.5 pictures a second, SPEC §6-7).
+FOLLOW_INTERVAL = 0.25
 
 
 class Event:
@@ -126,6 +136,12 @@ class Session:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="badpix-session")
         self._lock = threading.Lock()
         self._generation = 0
+        self._delivered = 0  # the generation of the newest result shown
+        self._delivered_at = -math.inf  # when it was shown (time.monotonic)
+        # The first request on the exposures and roles in use: an overtaken result from
+        # before it belongs to other data and is never shown.
+        self._data_generation = 0
+        self._data_key: tuple = ()
         self._closed = False
         self._cache = StageCache()
 
@@ -350,9 +366,12 @@ class Session:
 
     def request(self) -> int:
         """Ask for a new result with the current state; return the request's number."""
+        data_key = tuple((id(entry.exposure), entry.role) for entry in self.entries)
         with self._lock:
             self._generation += 1
             generation = self._generation
+            if data_key != self._data_key:
+                self._data_key, self._data_generation = data_key, generation
         snapshot = Snapshot(generation, tuple(
             ExposureEntry(e.exposure, e.role) for e in self.entries
         ), self.parameters, self.dispaxis,
@@ -391,7 +410,7 @@ class Session:
 
     def _run(self, snapshot: Snapshot) -> None:
         if not self._is_current(snapshot.generation):
-            return  # overtaken before it started
+            return  # overtaken before it started: the worker moves on to the newest
         try:
             result = self._cache.compute(snapshot)
         except Exception as error:  # reported to the user; the session keeps working
@@ -400,18 +419,34 @@ class Session:
                 # Bound now: `error` is unset once this block ends, before the call runs.
                 self._dispatch(lambda failure=error: self._fail(snapshot.generation, failure))
             return
-        if self._is_current(snapshot.generation):  # never dispatch once closed or overtaken
+        with self._lock:
+            closed = self._closed
+        if not closed:  # never dispatch once closed; _deliver decides about overtaken ones
             self._dispatch(lambda: self._deliver(result))
 
+    def _wanted(self, generation: int) -> bool:
+        """Whether a result of ``generation`` is to be shown now (see `FOLLOW_INTERVAL`)."""
+        if self._is_current(generation):
+            return True
+        with self._lock:
+            if (self._closed or generation <= self._delivered
+                    or generation < self._data_generation):
+                return False
+        return time.monotonic() - self._delivered_at >= FOLLOW_INTERVAL
+
     def _deliver(self, result: SessionResult) -> None:
-        if not self._is_current(result.generation):
-            return  # a newer request is on its way
+        if not self._wanted(result.generation):
+            return  # a newer one is on its way, and one was shown a moment ago
+        with self._lock:
+            self._delivered = result.generation
+        self._delivered_at = time.monotonic()
         self.result = result
         for entry, pedestal in zip(result.used, result.pedestals, strict=False):
             for live in self.entries:
                 if live.exposure is entry.exposure:
                     live.pedestal = pedestal
-        self._set_busy(False)
+        if self._is_current(result.generation):
+            self._set_busy(False)  # an overtaken result leaves the session busy
         self.result_ready.emit(result)
 
     def _fail(self, generation: int, error: Exception) -> None:
