@@ -38,6 +38,7 @@ from .inspection import (
     SessionResult,
     Snapshot,
     StageCache,
+    is_provisional,
     read_entries,
     read_state,
 )
@@ -412,17 +413,25 @@ class Session:
         if not self._is_current(snapshot.generation):
             return  # overtaken before it started: the worker moves on to the newest
         try:
-            result = self._cache.compute(snapshot)
+            # A new kernel shows its flags and images before the slow sort that the
+            # histogram and the robust sigma need; that follows unless overtaken.
+            result = self._cache.compute(snapshot, provisional=True)
+            provisional = is_provisional(result)
+            self._send(result, final=not provisional)
+            if provisional and self._is_current(snapshot.generation):
+                result = self._cache.compute(snapshot)
+                self._send(result, final=True)
         except Exception as error:  # reported to the user; the session keeps working
             log.exception("computation failed")
             if self._is_current(snapshot.generation):
                 # Bound now: `error` is unset once this block ends, before the call runs.
                 self._dispatch(lambda failure=error: self._fail(snapshot.generation, failure))
-            return
+
+    def _send(self, result: SessionResult, final: bool) -> None:
         with self._lock:
             closed = self._closed
         if not closed:  # never dispatch once closed; _deliver decides about overtaken ones
-            self._dispatch(lambda: self._deliver(result))
+            self._dispatch(lambda: self._deliver(result, final))
 
     def _wanted(self, generation: int) -> bool:
         """Whether a result of ``generation`` is to be shown now (see `FOLLOW_INTERVAL`)."""
@@ -434,7 +443,7 @@ class Session:
                 return False
         return time.monotonic() - self._delivered_at >= FOLLOW_INTERVAL
 
-    def _deliver(self, result: SessionResult) -> None:
+    def _deliver(self, result: SessionResult, final: bool = True) -> None:
         if not self._wanted(result.generation):
             return  # a newer one is on its way, and one was shown a moment ago
         with self._lock:
@@ -445,8 +454,8 @@ class Session:
             for live in self.entries:
                 if live.exposure is entry.exposure:
                     live.pedestal = pedestal
-        if self._is_current(result.generation):
-            self._set_busy(False)  # an overtaken result leaves the session busy
+        if final and self._is_current(result.generation):
+            self._set_busy(False)  # an overtaken or provisional result leaves it busy
         self.result_ready.emit(result)
 
     def _fail(self, generation: int, error: Exception) -> None:

@@ -20,9 +20,9 @@ def test_a_continuous_stream_of_requests_shows_intermediate_results(qtbot, small
         # arrives. Dropping overtaken results would show nothing until the stream stops.
         compute = session._cache.compute
 
-        def slow_compute(snapshot):
+        def slow_compute(snapshot, **options):
             time.sleep(0.2)
-            return compute(snapshot)
+            return compute(snapshot, **options)
 
         monkeypatch.setattr(session._cache, "compute", slow_compute)
         shown = []
