@@ -236,3 +236,24 @@ def test_a_provisional_result_has_the_complete_results_flags_and_counts(session,
                                        snapshot.parameters.replace(flagfrac_upper=0.01),
                                        snapshot.dispaxis, None), provisional=True)
         assert not is_provisional(again)
+
+
+def test_only_the_science_dq_is_kept_and_a_new_science_gets_its_dq(session, small_nirspec):
+    from astropy.io import fits
+
+    from badpix_inspector.io import read_dq_pixel
+
+    session.open_paths([small_nirspec.association])
+    session.wait()
+    science, *others = session.entries
+    assert science.exposure.dq is not None
+    assert all(entry.exposure.dq is None for entry in others)  # not kept in memory
+    other = others[0].exposure
+    on_disk = fits.getdata(other.path, "DQ")
+    assert read_dq_pixel(other.path, 5, 7) == int(on_disk[5, 7])
+    # Giving another exposure the science role reads its DQ: its DO_NOT_USE pixels count.
+    session.set_role(1, "science")
+    session.wait()
+    assert other.dq is not None
+    np.testing.assert_array_equal(other.dq, on_disk.astype(np.uint32))
+    assert session.result.statistics.n_already_bad == int(np.count_nonzero(on_disk & 1))

@@ -43,6 +43,7 @@ from .io import (
     InputError,
     is_association,
     read_association,
+    read_dq,
     read_exposure,
 )
 
@@ -147,6 +148,7 @@ class StageCache:
         self._stages: SelfcalStages | None = None
         self._stages_key: tuple | None = None
         self._derived = _Derived()
+        self._dq_read: set[Path] = set()  # files whose DQ was looked for
 
     def stages_for(self, used: Sequence[ExposureEntry]) -> SelfcalStages:
         """Return the stages of these exposures (kept while the same exposures are used)."""
@@ -178,6 +180,7 @@ class StageCache:
             return SessionResult(status="empty", message="Give one exposure the science role.",
                                  **base)  # fmt: skip
         science = used[0].exposure
+        self._load_dq(science)
         if len(used) == 1 and not parameters.force_single:
             return SessionResult(
                 status="skipped", used=(used[0],), science=science.sci, science_dq=science.dq,
@@ -228,6 +231,12 @@ class StageCache:
             seconds=time.perf_counter() - started, **base,
         )  # fmt: skip
 
+    def _load_dq(self, science: Exposure) -> None:
+        """Read the DQ of an exposure that became the science one (once)."""
+        if science.dq is None and science.path not in self._dq_read:
+            self._dq_read.add(science.path)
+            science.dq = read_dq(science.path, science.shape)
+
     def _already_bad(self, science: Exposure) -> np.ndarray:
         """Science pixels already DO_NOT_USE (cached per exposure)."""
         cached = self._derived.already_bad
@@ -259,19 +268,29 @@ def compute_result(snapshot: Snapshot, cache: StageCache) -> SessionResult:
     return cache.compute(snapshot)
 
 
+def _read(path: str | Path, role: str) -> Exposure:
+    """Read an exposure with its DQ for the science role only.
+
+    The others' DQ arrays are not kept (16 MiB each on a 2048x2048 detector): an exposure
+    given the science role later gets its DQ then (`StageCache`), and the pixel
+    inspector reads single DQ values from the files.
+    """
+    return read_exposure(path, role, with_dq=role == "science")
+
+
 def _read_association(path: Path) -> tuple[list[ExposureEntry], Path]:
     products = read_association(path)
     if len(products) > 1:
         log.warning("%s has %d products; showing the first", path.name, len(products))
     members = products[0]
-    science = read_exposure(members.science, "science", with_dq=True)
+    # Only the science exposure's DQ is kept (see `_read`).
+    science = _read(members.science, "science")
     entries = [ExposureEntry(science, "science")]
     for role, group in (("background", members.backgrounds), ("selfcal", members.selfcals)):
-        entries += [ExposureEntry(read_exposure(p, role, with_dq=True), role) for p in group]
+        entries += [ExposureEntry(_read(p, role), role) for p in group]
     for ignored, _exptype in members.ignored:
         if ignored.is_file():
-            entries.append(ExposureEntry(read_exposure(ignored, "ignored", with_dq=True),
-                                         "ignored"))
+            entries.append(ExposureEntry(_read(ignored, "ignored"), "ignored"))
     return entries
 
 
@@ -319,7 +338,7 @@ def read_entries(
             association = path
         else:
             role = "selfcal" if has_science else "science"
-            added.append(ExposureEntry(read_exposure(path, role, with_dq=True), role))
+            added.append(ExposureEntry(_read(path, role), role))
     shape = next((entry.exposure.shape for entry in (*existing, *added)), None)
     for entry in added:
         if entry.exposure.shape != shape:
@@ -347,8 +366,7 @@ def read_state(
     ParameterError
         For a parameter out of range.
     """
-    entries = [ExposureEntry(read_exposure(path, role, with_dq=True), role)
-               for path, role in exposures]
+    entries = [ExposureEntry(_read(path, role), role) for path, role in exposures]
     shapes = {entry.exposure.shape for entry in entries}
     if len(shapes) > 1:
         raise InputError(None, f"the exposures differ in shape ({sorted(shapes)})",

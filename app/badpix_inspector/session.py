@@ -115,6 +115,10 @@ class Session:
     selection_changed : Event
         Emitted with ``(row, column)`` when the selected pixel changes, with None when
         the selection is dropped (other data opened, everything closed).
+    prepare : callable or None
+        Called with each result on the worker thread before it is delivered: the window
+        makes what it will draw there (colour indices, pooled labels), off the GUI
+        thread. Its errors are reported like the computation's.
     """
 
     def __init__(self, dispatch: Callable[[Callable[[], None]], None] | None = None) -> None:
@@ -145,6 +149,7 @@ class Session:
         self._data_key: tuple = ()
         self._closed = False
         self._cache = StageCache()
+        self.prepare: Callable[[SessionResult], None] | None = None
 
     # -- exposures -----------------------------------------------------------------------
 
@@ -428,6 +433,8 @@ class Session:
                 self._dispatch(lambda failure=error: self._fail(snapshot.generation, failure))
 
     def _send(self, result: SessionResult, final: bool) -> None:
+        if self.prepare is not None and self._wanted(result.generation):
+            self.prepare(result)
         with self._lock:
             closed = self._closed
         if not closed:  # never dispatch once closed; _deliver decides about overtaken ones

@@ -164,7 +164,9 @@ class HistogramPanel(QWidget):
         start, stop = data_range
         self._range = data_range
         edges = np.linspace(start, stop, _BINS + 1)
-        counts = np.diff(np.searchsorted(self.values, edges, side="left"))
+        # Keys of the values' own dtype: float64 keys would convert the whole array.
+        keys = edges.astype(self.values.dtype)
+        counts = np.diff(np.searchsorted(self.values, keys, side="left"))
         self.curve.setData(edges, np.log10(1.0 + counts))
         self.plot.setXRange(start, stop, padding=0.02)
 

@@ -74,6 +74,8 @@ class MainWindow(QMainWindow):
         self.files = FileCommands(self)
         self.recovery = Recovery(self)
         self.grid = ImageGrid()
+        # Colour indices and pooled labels are made on the worker, not the GUI thread.
+        self.session.prepare = self.grid.prepare
         self.setCentralWidget(self.grid)
         self.exposures = ExposuresPanel(self.session)
         self.parameters = ParametersPanel(self.session)
