@@ -210,6 +210,11 @@ def drag_kernel(window, seconds: float) -> tuple[int, float, int]:
     return len({id(result) for result in shown_during}), stall, len(set(requested))
 
 
+def peak_mib() -> float:
+    """The peak resident memory of this process so far (max RSS), in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def summary(values: list[float], scale: float = 1000.0) -> str:
     values = [value * scale for value in values]
     return f"{statistics.median(values):6.1f} ({min(values):.0f}–{max(values):.0f})"
@@ -249,13 +254,12 @@ def main() -> None:
         print(f"  {title:<21} to count {summary(times['count'])}   to images "
               f"{summary(times['images'])}   to repaint {summary(times['paint'])}   "
               f"complete {summary(times['complete'])}   longest stall "
-              f"{max(times['stall']) * 1000:5.1f}", flush=True)
+              f"{max(times['stall']) * 1000:5.1f}   peak so far {peak_mib():.0f} MiB", flush=True)
     pictures, stall, values = drag_kernel(window, arguments.drag_seconds)
     print(f"  kernel-slider drag ({arguments.drag_seconds:g} s, {values} kernel values "
           f"passed on): {pictures} pictures, {pictures / arguments.drag_seconds:.1f} a "
           f"second; longest stall {stall * 1000:.1f} ms", flush=True)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"  peak memory (max RSS of the process): {peak:.0f} MiB", flush=True)
+    print(f"  peak memory (max RSS of the process): {peak_mib():.0f} MiB", flush=True)
     window.close()
 
 
