@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,7 +134,9 @@ class _Derived:
     """Values that cost a full pass, each kept with the stage object it was computed from.
 
     The object itself is held (and compared with ``is``), not its id: an id can be reused
-    once the object is gone, which would hand out a stale value.
+    once the object is gone, which would hand out a stale value. The filtered stage of
+    ``sigma`` is held by a weak reference (compared with ``is`` too), so that it does not
+    outlive the stage cache's own reference.
     """
 
     source_index: tuple[Any, np.ndarray] | None = None
@@ -246,9 +249,11 @@ class StageCache:
         return cached[1]
 
     def _robust_sigma(self, filtered: Filtered) -> float:
+        # Held weakly: a strong reference kept an old kernel's images (48 MiB on NIRSpec)
+        # alive through a whole slider drag.
         cached = self._derived.sigma
-        if cached is None or cached[0] is not filtered:
-            cached = (filtered, robust_sigma_sorted(filtered.sorted_finite))
+        if cached is None or cached[0]() is not filtered:
+            cached = (weakref.ref(filtered), robust_sigma_sorted(filtered.sorted_finite))
             self._derived.sigma = cached
         return cached[1]
 

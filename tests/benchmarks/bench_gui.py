@@ -79,7 +79,7 @@ class Heartbeat:
         self.timer.timeout.connect(self._tick)
         self.last = None
         self.longest = 0.0
-        self.shown: list = []
+        self.shown: list[int] = []  # generations (holding the results would hold memory)
 
     def _tick(self) -> None:
         now = time.perf_counter()
@@ -87,8 +87,8 @@ class Heartbeat:
             self.longest = max(self.longest, now - self.last)
         self.last = now
         shown = self.grid.shown
-        if shown is not None and (not self.shown or shown is not self.shown[-1]):
-            self.shown.append(shown)
+        if shown is not None and (not self.shown or shown.generation != self.shown[-1]):
+            self.shown.append(shown.generation)
 
     def start(self) -> None:
         self.last, self.longest, self.shown = None, 0.0, []
@@ -185,7 +185,7 @@ def drag_kernel(window, seconds: float) -> tuple[int, float, int]:
     monitor.start()
     _mouse(slider, QEvent.Type.MouseButtonPress, start, left)
     began = time.perf_counter()
-    first = window.grid.shown
+    first = window.grid.shown.generation
     step = 0
     mover = QTimer()
     mover.setInterval(20)
@@ -202,12 +202,12 @@ def drag_kernel(window, seconds: float) -> tuple[int, float, int]:
     mover.start()
     run_until(lambda: time.perf_counter() - began >= seconds)
     mover.stop()
-    shown_during = [result for result in monitor.shown if result is not first]
+    shown_during = [generation for generation in monitor.shown if generation != first]
     _mouse(slider, QEvent.Type.MouseButtonRelease, slider.mapFromGlobal(
         slider.mapToGlobal(start)), Qt.MouseButton.NoButton, left)
     run_until(lambda: not session.busy and window.grid.shown is session.result)
     stall = monitor.stop()
-    return len({id(result) for result in shown_during}), stall, len(set(requested))
+    return len(set(shown_during)), stall, len(set(requested))
 
 
 def peak_mib() -> float:
