@@ -115,8 +115,11 @@ class Session:
     selection_changed : Event
         Emitted with ``(row, column)`` when the selected pixel changes, with None when
         the selection is dropped (other data opened, everything closed).
+    display_ready : Event
+        Emitted (through ``dispatch``) with a result once ``prepare`` has run for it,
+        after its ``result_ready``: numbers show at once, pictures when they are ready.
     prepare : callable or None
-        Called with each result on the worker thread before it is delivered: the window
+        Called with each result on the worker thread after it is dispatched: the window
         makes what it will draw there (colour indices, pooled labels), off the GUI
         thread. Its errors are reported like the computation's.
     """
@@ -135,6 +138,7 @@ class Session:
         self.failed = Event()
         self.edits_changed = Event()
         self.selection_changed = Event()
+        self.display_ready = Event()
         self.edits: ManualEdits | None = None
         self.selected: tuple[int, int] | None = None
         self._dispatch = dispatch or _call_now
@@ -433,12 +437,18 @@ class Session:
                 self._dispatch(lambda failure=error: self._fail(snapshot.generation, failure))
 
     def _send(self, result: SessionResult, final: bool) -> None:
-        if self.prepare is not None and self._wanted(result.generation):
+        if not self._wanted(result.generation):
+            return  # overtaken, and a result was shown a moment ago: the newest is coming
+        # The result first (the counts show at once), then what the images need.
+        self._dispatch(lambda: self._deliver(result, final))
+        if self.prepare is not None:
             self.prepare(result)
-        with self._lock:
-            closed = self._closed
-        if not closed:  # never dispatch once closed; _deliver decides about overtaken ones
-            self._dispatch(lambda: self._deliver(result, final))
+        if not self._closed:
+            self._dispatch(lambda: self._prepared(result))
+
+    def _prepared(self, result: SessionResult) -> None:
+        if result is self.result and not self._closed:
+            self.display_ready.emit(result)
 
     def _wanted(self, generation: int) -> bool:
         """Whether a result of ``generation`` is to be shown now (see `FOLLOW_INTERVAL`)."""

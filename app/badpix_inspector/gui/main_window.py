@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         self._draw_later = Throttle(0, self._draw_result, self)
         session = self.session
         session.result_ready.connect(self._show_result)
+        session.display_ready.connect(self._draw_later)  # once the worker made the pictures
         session.busy_changed.connect(self.busy_bar.setVisible)
         session.failed.connect(lambda message: self.error("Computing the flags failed", message))
         session.exposures_changed.connect(self._exposures_changed)
@@ -250,7 +251,6 @@ class MainWindow(QMainWindow):
     def _show_result(self, result: SessionResult) -> None:
         if result.status != "complete":
             self.statusBar().showMessage(result.message, 10_000)
-        self._draw_later(result)
 
     def _draw_result(self, result: SessionResult) -> None:
         if result is not self.session.result:
