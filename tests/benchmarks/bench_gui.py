@@ -35,7 +35,8 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if not os.environ.get("DISPLAY"):  # under Xvfb or a desktop, the real platform
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PyQt6.QtCore import QEvent, QEventLoop, QPoint, QPointF, Qt, QTimer
 from PyQt6.QtGui import QMouseEvent

@@ -1,11 +1,11 @@
 """Display limits, stretches and colour-bar ticks for the image panels (numpy and astropy only).
 
-A stretch is applied to the colour table rather than to the pixels: the image is drawn
-with linear levels between the limits, and the 256 entries of its lookup table follow the
-stretch. A change of stretch then costs nothing per pixel. The colour bar beside the image
-shows the colour map evenly, as DS9 does, so its ticks (in data units) sit where each
-value's colour is: evenly spaced for a linear stretch, crowded at the faint end for log,
-sqrt and asinh.
+An image is drawn as colour indices: `display_indices` applies the limits and the stretch
+to the pixels once (on the session's worker for a new result, see `DisplayCache`), and a
+256-entry colour table turns indices into colours, so a colour-map change costs nothing
+per pixel. The colour bar beside the image shows the colour map evenly, as DS9 does, so
+its ticks (in data units) sit where each value's colour is: evenly spaced for a linear
+stretch, crowded at the faint end for log, sqrt and asinh.
 """
 
 from __future__ import annotations
