@@ -80,14 +80,11 @@ def image_limits(image: np.ndarray | None, choice: str,
     if choice == MANUAL:
         low, high = (float(value) for value in manual)
     else:
-        values = np.empty(0) if image is None else image.ravel()
-        if values.size > 2 * _SAMPLES:
-            # A strided sample before anything else: no full-frame temporary on the GUI
-            # thread (a 2048x2048 frame's finite mask and copy cost ~15 ms).
-            values = values[:: values.size // _SAMPLES]
-        finite = values[np.isfinite(values)]
+        finite = image[np.isfinite(image)] if image is not None else np.empty(0)
         if finite.size == 0:
             return 0.0, 1.0
+        if finite.size > _SAMPLES:
+            finite = finite[:: finite.size // _SAMPLES]
         low, high = (float(value) for value in interval.get_limits(finite))
     if not high > low:
         high = low + (abs(low) * 1e-6 or 1.0)
