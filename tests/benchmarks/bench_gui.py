@@ -6,7 +6,8 @@ Run:  QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_gui.py [--data mir
 
 One process per data set, so that its peak memory is the window's own: the data are
 written by a child process first (the demo MIRI MRS association, 1024x1032, or a
-2048x2048 NIRSpec NRS1 association; 5 exposures each). The compiled kernels are loaded
+2048x2048 NIRSpec NRS1 association, ~420 MB kept in ``~/.cache/badpix-inspector/
+bench-nirspec-nrs1`` for the next run; 5 exposures each). The compiled kernels are loaded
 synchronously (``kernels.warm_up(background=False)``) before anything is timed, so the
 figures are those of a window whose kernels are ready (a window that has just started
 uses the plain path for the first second or two; the flags are the same).
