@@ -7,6 +7,7 @@ import pytest
 
 from badpix_inspector import badpix_selfcal
 from badpix_inspector.core import ParameterError, combine
+from badpix_inspector.inspection import is_provisional
 from badpix_inspector.io import InputError
 from badpix_inspector.session import LABEL_ALREADY_BAD, LABEL_HIGH, LABEL_LOW, Session
 
@@ -130,8 +131,14 @@ def test_newest_request_wins(small_nirspec):
             session.set_parameters(flagfrac_upper=upper)
         release.set()
         session.wait()
-        # Every stale request was skipped or dropped: only the newest result was delivered.
-        assert [r.parameters.flagfrac_upper for r in delivered] == [0.005]
+        # The requests overtaken before they started were skipped: the newest was computed
+        # next. The first result, overtaken while it was computed, is shown all the same,
+        # since nothing had been shown yet (results follow a stream of requests).
+        # (A new kernel's result may come first provisional, then complete: counted once.)
+        fractions = [r.parameters.flagfrac_upper for r in delivered]
+        assert sorted(set(fractions)) == [0.001, 0.005] and fractions[-1] == 0.005
+        assert session.result is delivered[-1] and not is_provisional(delivered[-1])
+        assert delivered[-1].sorted_difference is not None
         assert session.busy is False
     finally:
         session.close()
@@ -145,7 +152,7 @@ def test_failures_are_reported_not_raised(small_nirspec, monkeypatch):
     session.failed.connect(messages.append)
     session.open_paths([small_nirspec.association])
     session.wait()
-    monkeypatch.setattr(session._cache, "compute", lambda snapshot: 1 / 0)
+    monkeypatch.setattr(session._cache, "compute", lambda snapshot, **_: 1 / 0)
     session.set_parameters(kernel_size=5)
     session.wait()
     for function in later:
@@ -204,3 +211,49 @@ def test_state_round_trip(session, small_nirspec):
         assert other.result.statistics.n_forced_bad == 2
     finally:
         other.close()
+
+
+def test_a_provisional_result_has_the_complete_results_flags_and_counts(session, small_nirspec):
+    from badpix_inspector.inspection import Snapshot, StageCache
+
+    session.open_paths([small_nirspec.association])
+    session.wait()
+    cache = StageCache()
+    for kernel_size in (5, 15, 31):
+        snapshot = Snapshot(1, tuple(session.entries),
+                            session.parameters.replace(kernel_size=kernel_size),
+                            session.dispaxis, None)
+        quick = cache.compute(snapshot, provisional=True)
+        assert is_provisional(quick) and np.isnan(quick.statistics.sigma)
+        complete = cache.compute(snapshot)
+        assert not is_provisional(complete) and np.isfinite(complete.statistics.sigma)
+        np.testing.assert_array_equal(quick.flags, complete.flags)
+        np.testing.assert_array_equal(quick.labels, complete.labels)
+        for name in ("n_low", "n_high", "n_total", "n_finite", "thresholds", "n_edge"):
+            assert getattr(quick.statistics, name) == getattr(complete.statistics, name), name
+        # Once sorted, a new fraction on the same kernel is complete at once.
+        again = cache.compute(Snapshot(2, snapshot.entries,
+                                       snapshot.parameters.replace(flagfrac_upper=0.01),
+                                       snapshot.dispaxis, None), provisional=True)
+        assert not is_provisional(again)
+
+
+def test_only_the_science_dq_is_kept_and_a_new_science_gets_its_dq(session, small_nirspec):
+    from astropy.io import fits
+
+    from badpix_inspector.io import read_dq_pixel
+
+    session.open_paths([small_nirspec.association])
+    session.wait()
+    science, *others = session.entries
+    assert science.exposure.dq is not None
+    assert all(entry.exposure.dq is None for entry in others)  # not kept in memory
+    other = others[0].exposure
+    on_disk = fits.getdata(other.path, "DQ")
+    assert read_dq_pixel(other.path, 5, 7) == int(on_disk[5, 7])
+    # Giving another exposure the science role reads its DQ: its DO_NOT_USE pixels count.
+    session.set_role(1, "science")
+    session.wait()
+    assert other.dq is not None
+    np.testing.assert_array_equal(other.dq, on_disk.astype(np.uint32))
+    assert session.result.statistics.n_already_bad == int(np.count_nonzero(on_disk & 1))

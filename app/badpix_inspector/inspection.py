@@ -10,7 +10,9 @@ inputs stay, so that a flag-fraction change costs only the thresholds and the fl
 from __future__ import annotations
 
 import logging
+import math
 import time
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ from .core import (
     SelfcalParameters,
     SelfcalStages,
     final_flags,
+    flag_sides,
 )
 from .core.decide import Decisions, SuspectRule, decide
 from .core.statistics import (
@@ -42,6 +45,7 @@ from .io import (
     InputError,
     is_association,
     read_association,
+    read_dq,
     read_exposure,
 )
 
@@ -53,6 +57,7 @@ __all__ = [
     "Snapshot",
     "StageCache",
     "compute_result",
+    "is_provisional",
     "memory_entries",
     "read_entries",
     "read_state",
@@ -139,7 +144,9 @@ class _Derived:
     """Values that cost a full pass, each kept with the stage object it was computed from.
 
     The object itself is held (and compared with ``is``), not its id: an id can be reused
-    once the object is gone, which would hand out a stale value.
+    once the object is gone, which would hand out a stale value. The filtered stage of
+    ``sigma`` is held by a weak reference (compared with ``is`` too), so that it does not
+    outlive the stage cache's own reference.
     """
 
     source_index: tuple[Any, np.ndarray] | None = None
@@ -154,6 +161,7 @@ class StageCache:
         self._stages: SelfcalStages | None = None
         self._stages_key: tuple | None = None
         self._derived = _Derived()
+        self._dq_read: set[Path] = set()  # files whose DQ was looked for
 
     def stages_for(self, used: Sequence[ExposureEntry]) -> SelfcalStages:
         """Return the stages of these exposures (kept while the same exposures are used)."""
@@ -165,8 +173,15 @@ class StageCache:
             self._derived = _Derived()
         return self._stages
 
-    def compute(self, snapshot: Snapshot) -> SessionResult:
-        """Run the step's stages for ``snapshot``, reusing what is cached."""
+    def compute(self, snapshot: Snapshot, *, provisional: bool = False) -> SessionResult:
+        """Run the step's stages for ``snapshot``, reusing what is cached.
+
+        With ``provisional``, a new kernel or axis gives the flags, counts, thresholds and
+        images without sorting the difference image first (sorting a 2048x2048 image
+        takes longer than filtering it): the result's ``sorted_difference`` is None and
+        its robust sigma NaN (see `is_provisional`), and computing the same snapshot
+        again without ``provisional`` completes it. The flags are the same either way.
+        """
         started = time.perf_counter()
         parameters, dispaxis = snapshot.parameters, snapshot.dispaxis
         used = sorted(
@@ -178,6 +193,7 @@ class StageCache:
             return SessionResult(status="empty", message="Give one exposure the science role.",
                                  **base)  # fmt: skip
         science = used[0].exposure
+        self._load_dq(science)
         if len(used) == 1 and not parameters.force_single:
             return SessionResult(
                 status="skipped", used=(used[0],), science=science.sci, science_dq=science.dq,
@@ -187,10 +203,12 @@ class StageCache:
         stages = self.stages_for(used)
         combined = stages.combined
         filtered = stages.filtered(parameters.kernel_size, dispaxis)
-        sorted_finite = filtered.sorted_finite  # once per kernel; makes new fractions cheap
+        # Sorted once per kernel, which makes new fractions cheap, unless a provisional
+        # result may be given first (then the thresholds come from the tails alone).
+        quick = provisional and not filtered.is_sorted
+        sorted_finite = None if quick else filtered.sorted_finite
         limits = filtered.thresholds(parameters.flagfrac_lower, parameters.flagfrac_upper)
-        low = filtered.difference < limits.low
-        high = filtered.difference > limits.high
+        low, high = flag_sides(filtered.difference, limits)
         flags = low | high
         already_bad = self._already_bad(science)
         forced_bad = forced_good = None
@@ -201,9 +219,12 @@ class StageCache:
             final = final_flags(flags, forced_bad, forced_good)
         labels = flag_labels(already_bad, low, high, forced_bad, forced_good)
         statistics = flag_statistics(
-            counts=filtered.count_beyond(limits), n_finite=sorted_finite.size, flags=flags,
+            counts=(int(np.count_nonzero(low)), int(np.count_nonzero(high))) if quick
+            else filtered.count_beyond(limits),
+            n_finite=filtered.finite_count if quick else sorted_finite.size, flags=flags,
             final=final, already_bad=already_bad, kernel_size=parameters.kernel_size,
-            dispaxis=dispaxis, thresholds=limits, sigma=self._robust_sigma(filtered),
+            dispaxis=dispaxis, thresholds=limits,
+            sigma=math.nan if quick else self._robust_sigma(filtered),
             forced_bad=forced_bad, forced_good=forced_good,
         )  # fmt: skip
         cached = self._derived.source_index
@@ -228,6 +249,12 @@ class StageCache:
             seconds=time.perf_counter() - started, **base,
         )  # fmt: skip
 
+    def _load_dq(self, science: Exposure) -> None:
+        """Read the DQ of an exposure that became the science one (once)."""
+        if science.dq is None and science.path not in self._dq_read:
+            self._dq_read.add(science.path)
+            science.dq = read_dq(science.path, science.shape)
+
     def _already_bad(self, science: Exposure) -> np.ndarray:
         """Science pixels already DO_NOT_USE (cached per exposure)."""
         cached = self._derived.already_bad
@@ -237,12 +264,23 @@ class StageCache:
         return cached[1]
 
     def _robust_sigma(self, filtered: Filtered) -> float:
+        # Held weakly: a strong reference kept an old kernel's images (48 MiB on NIRSpec)
+        # alive through a whole slider drag.
         cached = self._derived.sigma
-        if cached is None or cached[0] is not filtered:
-            cached = (filtered, robust_sigma_sorted(filtered.sorted_finite))
+        if cached is None or cached[0]() is not filtered:
+            cached = (weakref.ref(filtered), robust_sigma_sorted(filtered.sorted_finite))
             self._derived.sigma = cached
         return cached[1]
 
+
+
+def is_provisional(result: SessionResult) -> bool:
+    """Return True for a complete result given before the difference image was sorted.
+
+    Its flags, counts, thresholds and images are final; ``sorted_difference`` is None and
+    the robust sigma NaN until the completed result follows (`StageCache.compute`).
+    """
+    return result.status == "complete" and result.sorted_difference is None
 
 
 def compute_result(snapshot: Snapshot, cache: StageCache) -> SessionResult:
@@ -250,19 +288,29 @@ def compute_result(snapshot: Snapshot, cache: StageCache) -> SessionResult:
     return cache.compute(snapshot)
 
 
+def _read(path: str | Path, role: str) -> Exposure:
+    """Read an exposure with its DQ for the science role only.
+
+    The others' DQ arrays are not kept (16 MiB each on a 2048x2048 detector): an exposure
+    given the science role later gets its DQ then (`StageCache`), and the pixel
+    inspector reads single DQ values from the files.
+    """
+    return read_exposure(path, role, with_dq=role == "science")
+
+
 def _read_association(path: Path) -> tuple[list[ExposureEntry], Path]:
     products = read_association(path)
     if len(products) > 1:
         log.warning("%s has %d products; showing the first", path.name, len(products))
     members = products[0]
-    science = read_exposure(members.science, "science", with_dq=True)
+    # Only the science exposure's DQ is kept (see `_read`).
+    science = _read(members.science, "science")
     entries = [ExposureEntry(science, "science")]
     for role, group in (("background", members.backgrounds), ("selfcal", members.selfcals)):
-        entries += [ExposureEntry(read_exposure(p, role, with_dq=True), role) for p in group]
+        entries += [ExposureEntry(_read(p, role), role) for p in group]
     for ignored, _exptype in members.ignored:
         if ignored.is_file():
-            entries.append(ExposureEntry(read_exposure(ignored, "ignored", with_dq=True),
-                                         "ignored"))
+            entries.append(ExposureEntry(_read(ignored, "ignored"), "ignored"))
     return entries
 
 
@@ -310,7 +358,7 @@ def read_entries(
             association = path
         else:
             role = "selfcal" if has_science else "science"
-            added.append(ExposureEntry(read_exposure(path, role, with_dq=True), role))
+            added.append(ExposureEntry(_read(path, role), role))
     _check_shapes(added, existing)
     return added, association
 
@@ -379,8 +427,7 @@ def read_state(
     ParameterError
         For a parameter out of range.
     """
-    entries = [ExposureEntry(read_exposure(path, role, with_dq=True), role)
-               for path, role in exposures]
+    entries = [ExposureEntry(_read(path, role), role) for path, role in exposures]
     shapes = {entry.exposure.shape for entry in entries}
     if len(shapes) > 1:
         raise InputError(None, f"the exposures differ in shape ({sorted(shapes)})",

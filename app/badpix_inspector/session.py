@@ -1,16 +1,21 @@
 """The window's model: exposures and roles, parameters, cached stages and the flags (no Qt).
 
 Widgets observe a `Session` through its events and change it through its methods. Work
-runs on one worker thread: every change makes a new request, a request that has been
-overtaken before it starts is skipped, and a result that is no longer the newest when it
-arrives is dropped. Results reach observers through ``dispatch``, which the Qt layer sets
-to a function that runs them on the GUI thread.
+runs on one worker thread: every change makes a new request, and a request that has been
+overtaken before it starts is skipped, so the worker always computes the newest. A result
+overtaken while it was computed is still shown when nothing was shown for
+`FOLLOW_INTERVAL` seconds: during a slider drag the images follow the drag instead of
+waiting for the release; otherwise it is dropped, the newest being on its way. Results
+reach observers through ``dispatch``, which the Qt layer sets to a function that runs
+them on the GUI thread.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -34,6 +39,7 @@ from .inspection import (
     SessionResult,
     Snapshot,
     StageCache,
+    is_provisional,
     memory_entries,
     read_entries,
     read_state,
@@ -45,6 +51,7 @@ from .io import Exposure, InputError, ProductMembers
 # read them with its results.
 __all__ = [
     "DISPAXIS_CHOICES",
+    "FOLLOW_INTERVAL",
     "LABEL_ALREADY_BAD",
     "LABEL_FORCED_BAD",
     "LABEL_FORCED_GOOD",
@@ -60,6 +67,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Seconds without a new result after which an overtaken result is shown all the same
+#: (a drag must show at least 2.5 pictures a second, SPEC §6-7).
+FOLLOW_INTERVAL = 0.25
 
 
 class Event:
@@ -106,6 +117,13 @@ class Session:
     selection_changed : Event
         Emitted with ``(row, column)`` when the selected pixel changes, with None when
         the selection is dropped (other data opened, everything closed).
+    display_ready : Event
+        Emitted (through ``dispatch``) with a result once ``prepare`` has run for it,
+        after its ``result_ready``: numbers show at once, pictures when they are ready.
+    prepare : callable or None
+        Called with each result on the worker thread after it is dispatched: the window
+        makes what it will draw there (colour indices, pooled labels), off the GUI
+        thread. Its errors are reported like the computation's.
     """
 
     def __init__(self, dispatch: Callable[[Callable[[], None]], None] | None = None) -> None:
@@ -122,6 +140,7 @@ class Session:
         self.failed = Event()
         self.edits_changed = Event()
         self.selection_changed = Event()
+        self.display_ready = Event()
         self.edits: ManualEdits | None = None
         self.selected: tuple[int, int] | None = None
         #: The final flags pinned as reference A (compared on the worker), and the rule
@@ -132,8 +151,15 @@ class Session:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="badpix-session")
         self._lock = threading.Lock()
         self._generation = 0
+        self._delivered = 0  # the generation of the newest result shown
+        self._delivered_at = -math.inf  # when it was shown (time.monotonic)
+        # The first request on the exposures and roles in use: an overtaken result from
+        # before it belongs to other data and is never shown.
+        self._data_generation = 0
+        self._data_key: tuple = ()
         self._closed = False
         self._cache = StageCache()
+        self.prepare: Callable[[SessionResult], None] | None = None
 
     # -- exposures -----------------------------------------------------------------------
 
@@ -417,9 +443,12 @@ class Session:
 
     def request(self) -> int:
         """Ask for a new result with the current state; return the request's number."""
+        data_key = tuple((id(entry.exposure), entry.role) for entry in self.entries)
         with self._lock:
             self._generation += 1
             generation = self._generation
+            if data_key != self._data_key:
+                self._data_key, self._data_generation = data_key, generation
         snapshot = Snapshot(generation, tuple(
             ExposureEntry(e.exposure, e.role) for e in self.entries
         ), self.parameters, self.dispaxis,
@@ -459,27 +488,59 @@ class Session:
 
     def _run(self, snapshot: Snapshot) -> None:
         if not self._is_current(snapshot.generation):
-            return  # overtaken before it started
+            return  # overtaken before it started: the worker moves on to the newest
         try:
-            result = self._cache.compute(snapshot)
+            # A new kernel shows its flags and images before the slow sort that the
+            # histogram and the robust sigma need; that follows unless overtaken.
+            result = self._cache.compute(snapshot, provisional=True)
+            provisional = is_provisional(result)
+            self._send(result, final=not provisional)
+            if provisional and self._is_current(snapshot.generation):
+                result = self._cache.compute(snapshot)
+                self._send(result, final=True)
         except Exception as error:  # reported to the user; the session keeps working
             log.exception("computation failed")
             if self._is_current(snapshot.generation):
                 # Bound now: `error` is unset once this block ends, before the call runs.
                 self._dispatch(lambda failure=error: self._fail(snapshot.generation, failure))
-            return
-        if self._is_current(snapshot.generation):  # never dispatch once closed or overtaken
-            self._dispatch(lambda: self._deliver(result))
 
-    def _deliver(self, result: SessionResult) -> None:
-        if not self._is_current(result.generation):
-            return  # a newer request is on its way
+    def _send(self, result: SessionResult, final: bool) -> None:
+        if not self._wanted(result.generation):
+            return  # overtaken, and a result was shown a moment ago: the newest is coming
+        # The result first (the counts show at once), then what the images need.
+        self._dispatch(lambda: self._deliver(result, final))
+        if self.prepare is not None:
+            self.prepare(result)
+        if not self._closed:
+            self._dispatch(lambda: self._prepared(result))
+
+    def _prepared(self, result: SessionResult) -> None:
+        if result is self.result and not self._closed:
+            self.display_ready.emit(result)
+
+    def _wanted(self, generation: int) -> bool:
+        """Whether a result of ``generation`` is to be shown now (see `FOLLOW_INTERVAL`)."""
+        if self._is_current(generation):
+            return True
+        with self._lock:
+            if (self._closed or generation <= self._delivered
+                    or generation < self._data_generation):
+                return False
+        return time.monotonic() - self._delivered_at >= FOLLOW_INTERVAL
+
+    def _deliver(self, result: SessionResult, final: bool = True) -> None:
+        if not self._wanted(result.generation):
+            return  # a newer one is on its way, and one was shown a moment ago
+        with self._lock:
+            self._delivered = result.generation
+        self._delivered_at = time.monotonic()
         self.result = result
         for entry, pedestal in zip(result.used, result.pedestals, strict=False):
             for live in self.entries:
                 if live.exposure is entry.exposure:
                     live.pedestal = pedestal
-        self._set_busy(False)
+        if final and self._is_current(result.generation):
+            self._set_busy(False)  # an overtaken or provisional result leaves it busy
         self.result_ready.emit(result)
 
     def _fail(self, generation: int, error: Exception) -> None:

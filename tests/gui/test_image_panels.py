@@ -24,9 +24,9 @@ from gui_helpers import wait_for_result
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QGuiApplication
 
-import badpix_inspector.gui.image_panel as image_panel_module
-from badpix_inspector.gui.image_panel import COLORMAPS, colormap_lut
-from badpix_inspector.gui.scaling import LIMITS, STRETCHES
+import badpix_inspector.gui.scaling as scaling_module
+from badpix_inspector.gui.image_panel import COLORMAPS, colormap_lut, colour_table
+from badpix_inspector.gui.scaling import LIMITS, NAN_INDEX, STRETCHES, display_indices
 
 # Any exception that reaches sys.excepthook (a slot that raised) fails the test.
 pytestmark = pytest.mark.usefixtures("exceptions")
@@ -97,9 +97,12 @@ def test_colour_bar_ticks_sit_where_their_colour_is(qtbot, window):
         # The bar shows the colour map evenly: the colour at a tick's place is the colour
         # the image gives that tick's value.
         bar = panel.colorbar.colorMap().map(np.array(positions), mode="byte")[:, :3]
-        lut = panel.image.lut
-        index = np.round((np.array(values) - low) / (high - low) * (len(lut) - 1)).astype(int)
-        np.testing.assert_allclose(bar, lut[index, :3], atol=12)
+        np.testing.assert_allclose(bar, panel.colours_of(values)[:, :3], atol=12)
+        # What is drawn is those colours: the image's indices through its colour table.
+        data = panel.data
+        row, column = np.argwhere(np.isfinite(data))[len(values)]
+        drawn = panel.image.lut[panel.image.image[row, column]]
+        np.testing.assert_array_equal(drawn, panel.colours_of(data[row, column])[0])
         gaps = np.diff(values)
         if stretch == "linear":
             assert gaps.max() / gaps.min() < 1.6
@@ -120,14 +123,16 @@ def test_limit_choices_match_astropy(window, choice):
     else:
         expected = PercentileInterval(float(choice.split()[0])).get_limits(finite)
     assert panel.levels() == pytest.approx(tuple(float(v) for v in expected), rel=1e-6)
-    assert tuple(panel.image.levels) == pytest.approx(panel.levels())
+    _assert_drawn_with_limits(panel)
     assert panel.minimum.text() == f"{panel.levels()[0]:.4g}"
 
 
 def test_limits_are_computed_once_per_image_not_per_frame(qtbot, window, monkeypatch):
     calls = []
-    original = image_panel_module.image_limits
-    monkeypatch.setattr(image_panel_module, "image_limits",
+    # Limits are computed where the panels' display cache asks for them (on the GUI
+    # thread for a change of view, on the session's worker for a new result).
+    original = scaling_module.image_limits
+    monkeypatch.setattr(scaling_module, "image_limits",
                         lambda *args: calls.append(args[1]) or original(*args))
     grid = window.grid
     science = grid.panels["science"]
@@ -156,7 +161,7 @@ def test_manual_limits_are_typed(qtbot, window):
         qtbot.keyClick(edit, Qt.Key.Key_Return)
     assert panel.limits.currentText() == "manual"
     assert panel.levels() == (-0.5, 2.5)
-    assert tuple(panel.image.levels) == (-0.5, 2.5)
+    _assert_drawn_with_limits(panel)
     ticks = panel.colorbar_ticks()
     assert [value for _, value, _ in ticks] == [0, 1, 2]  # round values within the limits
     panel.maximum.setFocus()
@@ -168,6 +173,14 @@ def test_manual_limits_are_typed(qtbot, window):
     window.session.set_parameters(kernel_size=7)
     wait_for_result(qtbot, window)
     assert panel.levels() == (-0.5, 2.5)  # manual limits hold for new images too
+
+
+def _assert_drawn_with_limits(panel):
+    """The panel draws its data with its limits: the indices Qt gets are those values'."""
+    low, high = panel.levels()
+    expected = display_indices(panel.data, (low, high), panel.stretch.currentText())
+    np.testing.assert_array_equal(panel.image.image, expected)
+    assert panel.image.levels is None  # the indices are drawn as they are
 
 
 def _open_menu(qtbot, panel, row, column):
@@ -191,12 +204,16 @@ def test_right_click_menu_colour_map_invert_copy_and_fit(qtbot, window):
     assert changed.args == ["magma", False]
     for key, shown in grid.panels.items():
         stretch = shown.stretch.currentText()
-        np.testing.assert_array_equal(shown.image.lut, colormap_lut("magma", stretch), key)
+        np.testing.assert_array_equal(shown.image.lut, colour_table("magma"), key)
+        np.testing.assert_array_equal(shown.image.image, display_indices(
+            shown.data, shown.levels(), stretch), key)
     _, actions = _open_menu(qtbot, panel, 20, 30)
     actions["Invert colour map"].trigger()
     assert grid.colormap() == ("magma", True)
     lut = grid.panels["science"].image.lut
     np.testing.assert_array_equal(lut[0], colormap_lut("magma")[-1])
+    np.testing.assert_array_equal(lut[0], colour_table("magma")[NAN_INDEX - 1])
+    assert lut[NAN_INDEX][3] == 0  # NaN stays transparent
     _, actions = _open_menu(qtbot, panel, 20, 30)
     copy = next(action for text, action in actions.items() if text.startswith("Copy pixel"))
     assert "x=31 y=21 (FITS, 1-based) · [20, 30] (numpy)" in copy.text()  # the readout's words

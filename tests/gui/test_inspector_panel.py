@@ -105,3 +105,17 @@ def test_right_click_on_the_plot_shows_our_menu(qtbot, window):
         "Fit view", "Show legend", "Name the exposures in the legend", "Export PNG…"]
     menu.actions()[1].trigger()
     assert not window.inspector.legend.isVisible()
+
+
+def test_the_table_decodes_every_exposures_dq_read_from_its_file(qtbot, window):
+    from astropy.io import fits
+
+    from badpix_inspector.core.dqflags import decode_dq
+
+    result = window.session.result
+    row, column = (int(v) for v in np.argwhere(result.flags)[0])
+    _click_pixel(qtbot, window, row, column)
+    for number, entry in enumerate(result.used):
+        value = int(fits.getdata(entry.exposure.path, "DQ")[row, column])
+        expected = ", ".join(decode_dq(value)) or "GOOD"
+        assert window.inspector.table.item(number, 4).text() == expected, entry.name

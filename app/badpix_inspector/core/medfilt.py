@@ -112,11 +112,15 @@ def median_filter(
     return _line_median(image, kernel_size, axis, threads)
 
 
+#: Lines filtered per block: the padded copy and bottleneck's output of a block are the
+#: only temporaries, so a kernel change makes no full-frame temporary besides its result.
+_LINE_BLOCK = 128
+
+
 def _line_median(image: np.ndarray, kernel_size: int, axis: int, threads: int) -> np.ndarray:
     half = kernel_size // 2
     pad = [(0, 0), (0, 0)]
     pad[axis] = (half, half)
-    padded = np.pad(image, pad)
     result = np.empty_like(image)
     keep = [slice(None), slice(None)]
     # move_median's window ends at each position: output i covers padded [i-k+1, i], which
@@ -124,14 +128,16 @@ def _line_median(image: np.ndarray, kernel_size: int, axis: int, threads: int) -
     keep[axis] = slice(2 * half, None)
     across = 1 - axis
     size = image.shape[across]
-    bounds = np.linspace(0, size, min(threads, size) + 1).astype(int)
+    blocks = max(min(threads, size), -(-size // _LINE_BLOCK))
+    bounds = np.linspace(0, size, blocks + 1).astype(int)
 
     def block(start: int, stop: int) -> None:
         # Lines along `axis` are independent: blocks of them run in parallel (bottleneck
         # releases the GIL), each giving exactly what one call on the whole image gives.
         part = [slice(None), slice(None)]
         part[across] = slice(start, stop)
-        moved = bottleneck.move_median(padded[tuple(part)], kernel_size, min_count=1, axis=axis)
+        padded = np.pad(image[tuple(part)], pad)
+        moved = bottleneck.move_median(padded, kernel_size, min_count=1, axis=axis)
         result[tuple(part)] = moved[tuple(keep)]
 
     _run_blocks(block, list(itertools.pairwise(bounds)), threads)

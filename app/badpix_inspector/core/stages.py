@@ -32,6 +32,7 @@ __all__ = [
     "combine",
     "filter_combined",
     "flag_mask",
+    "flag_sides",
     "pedestal_region",
     "smooth",
     "thresholds",
@@ -216,6 +217,19 @@ def flag_mask(difference: np.ndarray, limits: Thresholds) -> np.ndarray:
     return (difference > high) | (difference < low)
 
 
+def flag_sides(difference: np.ndarray, limits: Thresholds) -> tuple[np.ndarray, np.ndarray]:
+    """Return the masks of pixels strictly below ``low`` and strictly above ``high``.
+
+    Their union is `flag_mask`; compared through the same exact bounds, so that float32
+    data are not converted to float64 on the way.
+    """
+    if difference.dtype == np.float32:
+        low, high = _exact_bounds(limits, difference.dtype)
+    else:
+        low, high = limits.low, limits.high
+    return difference < low, difference > high
+
+
 def apply_flags(
     planes: Mapping[str, np.ndarray | None], mask: np.ndarray, *, in_place: bool = False
 ) -> dict[str, np.ndarray]:
@@ -287,6 +301,18 @@ class Filtered:
         values = self.difference[~np.isnan(self.difference)]
         values.sort()
         return values
+
+    @property
+    def is_sorted(self) -> bool:
+        """True once `sorted_values` has been computed (asking for it then costs nothing)."""
+        return "sorted_values" in self.__dict__
+
+    @cached_property
+    def finite_count(self) -> int:
+        """How many values of ``difference`` are finite (the fractions' denominator)."""
+        if self.is_sorted:
+            return int(self.sorted_finite.size)
+        return int(np.count_nonzero(np.isfinite(self.difference)))
 
     @property
     def sorted_finite(self) -> np.ndarray:

@@ -8,6 +8,7 @@ from PyQt6.QtCore import QSignalBlocker, Qt
 from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ..core import ParameterError
+from ..inspection import is_provisional
 from ..session import LABEL_HIGH, LABEL_LOW, Session, SessionResult
 from .image_panels import FLAG_COLOURS
 from .plot_menu import MenuViewBox, save_widget_png
@@ -138,6 +139,15 @@ class HistogramPanel(QWidget):
     def show_result(self, result: SessionResult) -> None:
         """Draw the distribution and put the lines on the thresholds (not one being dragged)."""
         values = result.sorted_difference
+        if is_provisional(result) and self.values is not None:
+            # The distribution of a new kernel follows in a moment (it needs a sort): the
+            # lines move now, over the previous curve.
+            for side, value in (("low", result.statistics.thresholds.low),
+                                ("high", result.statistics.thresholds.high)):
+                if not self.lines[side].moving:
+                    with QSignalBlocker(self.lines[side]):
+                        self.lines[side].setValue(float(value))
+            return
         if result.status != "complete" or values is None or values.size == 0:
             self.values = None
             self._range = None
@@ -171,7 +181,9 @@ class HistogramPanel(QWidget):
         start, stop = data_range
         self._range = data_range
         edges = np.linspace(start, stop, _BINS + 1)
-        counts = np.diff(np.searchsorted(self.values, edges, side="left"))
+        # Keys of the values' own dtype: float64 keys would convert the whole array.
+        keys = edges.astype(self.values.dtype)
+        counts = np.diff(np.searchsorted(self.values, keys, side="left"))
         self.curve.setData(edges, np.log10(1.0 + counts))
         self.plot.setXRange(start, stop, padding=0.02)
 

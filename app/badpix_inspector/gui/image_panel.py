@@ -29,12 +29,22 @@ from PyQt6.QtWidgets import (
 
 from ..model.markers import pixel_label
 from .plot_menu import MenuViewBox, save_widget_png
-from .scaling import LIMITS, MANUAL, STRETCHES, colorbar_ticks, image_limits, stretch_positions
+from .scaling import (
+    LIMITS,
+    MANUAL,
+    NAN_INDEX,
+    STRETCHES,
+    DisplayCache,
+    colorbar_ticks,
+    display_indices,
+    image_limits,
+    stretch_positions,
+)
 from .throttle import Throttle
 
 __all__ = [
     "COLORMAPS", "LUT_SIZE", "NAN_COLOUR", "TOOLS", "EditViewBox", "ElidedLabel", "ImagePanel",
-    "colormap_lut", "next_gesture",
+    "colormap_lut", "colour_table", "next_gesture",
 ]
 
 #: Colour-map names offered, and pyqtgraph's names for them.
@@ -81,6 +91,25 @@ def colormap_lut(name: str, stretch: str = "linear", inverted: bool = False,
                                                                      mode=pg.ColorMap.BYTE))
     lut.setflags(write=False)
     return lut
+
+
+@functools.lru_cache(maxsize=32)
+def colour_table(name: str, inverted: bool = False) -> np.ndarray:
+    """Return the 256-entry RGBA table a panel draws its colour indices with.
+
+    Entries 0 to ``NAN_INDEX - 1`` run evenly through colour map ``name`` (the stretch
+    is in the indices, see `display_indices`); entry ``NAN_INDEX`` is transparent, so
+    that NaN pixels show the grey backdrop. Cached; callers must not change the array.
+    """
+    positions = np.linspace(0.0, 1.0, NAN_INDEX)
+    if inverted:
+        positions = 1.0 - positions
+    table = np.zeros((NAN_INDEX + 1, 4), dtype=np.uint8)
+    colours = pg.colormap.get(COLORMAPS[name]).map(positions, mode=pg.ColorMap.BYTE)
+    table[:NAN_INDEX, : colours.shape[1]] = colours
+    table[:NAN_INDEX, 3] = 255
+    table.setflags(write=False)
+    return table
 
 
 class ElidedLabel(QLabel):
@@ -175,8 +204,11 @@ class EditViewBox(MenuViewBox):
 class ImagePanel(QWidget):
     """One image with its colour bar, flag overlay, crosshair, markers, limits and stretch.
 
-    Limits are computed once per image (and per limit choice), never per frame; a stretch
-    or colour-map change only swaps the 256-entry lookup table.
+    Limits are computed once per image (and per limit choice), never per frame. The image
+    is drawn as colour indices (limits and stretch applied, see `display_indices`)
+    through a 256-entry colour table: a colour-map change swaps the table only, and the
+    indices of a new result are made by the session's worker (`DisplayCache.prepare`),
+    so the GUI thread only hands them to Qt.
 
     Signals
     -------
@@ -200,8 +232,11 @@ class ImagePanel(QWidget):
     inverted_chosen = pyqtSignal(bool)
 
     def __init__(self, key: str, title: str, parent: QWidget | None = None,
-                 tool=lambda: "inspect", inputs=lambda: ()) -> None:
+                 tool=lambda: "inspect", display: DisplayCache | None = None,
+                 inputs=lambda: ()) -> None:
         super().__init__(parent)
+        #: Limits and colour indices of the images, shared with the session's worker.
+        self.display = display or DisplayCache()
         self.key = key
         #: The files open, which a PNG saved from the panel's menu must never replace.
         self.inputs = inputs
@@ -213,7 +248,6 @@ class ImagePanel(QWidget):
         self.inverted = False
         self.manual_limits: tuple[float, float] | None = None
         self._levels: tuple[float, float] = (0.0, 1.0)
-        self._limits_cache: dict[str, tuple[float, float]] = {}
         #: The image the limits belong to (blink shows others on the same limits).
         self._scaled: np.ndarray | None = None
 
@@ -305,16 +339,27 @@ class ImagePanel(QWidget):
             self.image.clear()
             self.backdrop.setVisible(False)
             return
-        if rescale:
-            if data is not self._scaled:
-                self._limits_cache = {}
-                self._scaled = data
-            self._levels = self._limits_for(data)
-        self.image.setImage(data, autoLevels=False, levels=self._levels)
         self.backdrop.setRect(0, 0, data.shape[1], data.shape[0])
         self.backdrop.setVisible(True)
         if rescale:
-            self.apply_scaling()
+            self._scaled = data
+            self.apply_scaling()  # new limits, then drawn
+        else:
+            self._draw()
+
+    def _draw(self) -> None:
+        """Hand the image's colour indices (usually made by the worker) to Qt."""
+        if self.data is None:
+            return
+        indices = self.display.indices(self.data, self._levels, self.stretch.currentText())
+        self.image.setImage(indices, autoLevels=False, levels=None,
+                            lut=colour_table(self.colormap, self.inverted))
+
+    def colours_of(self, values) -> np.ndarray:
+        """Return the RGBA colours the image gives these data values (as drawn)."""
+        values = np.atleast_1d(np.asarray(values, dtype=np.float64))
+        indices = display_indices(values, self._levels, self.stretch.currentText())
+        return colour_table(self.colormap, self.inverted)[indices]
 
     def levels(self) -> tuple[float, float]:
         """Return the display limits (data units) of the image shown."""
@@ -326,20 +371,20 @@ class ImagePanel(QWidget):
             if self.manual_limits is None:  # chosen before any value was typed
                 self.manual_limits = self._levels
             return image_limits(None, MANUAL, self.manual_limits)
-        if choice not in self._limits_cache:
-            self._limits_cache[choice] = image_limits(data, choice)
-        return self._limits_cache[choice]
+        return self.display.limits(data, choice)
 
     def apply_scaling(self) -> None:
         """Apply the current limits, stretch and colour map (limits come from a cache)."""
         stretch = self.stretch.currentText()
-        self.image.setLookupTable(colormap_lut(self.colormap, stretch, self.inverted))
         self.colorbar.setColorMap(pg.ColorMap(
             pos=np.linspace(0.0, 1.0, 256),
             color=colormap_lut(self.colormap, "linear", self.inverted, 256)))
         if self._scaled is not None:
             self._levels = self._limits_for(self._scaled)
-            self.image.setLevels(self._levels)
+        # The worker prepares the next results' indices with these choices.
+        self.display.choices[self.key] = (self.limits.currentText(), self.manual_limits,
+                                          stretch)
+        self._draw()
         low, high = self._levels
         ticks = colorbar_ticks(low, high, stretch)
         self.colorbar.axis.setTicks([[(position, label) for position, _, label in ticks], []])

@@ -21,6 +21,7 @@ from ..session import (
 )
 from .image_panel import COLORMAPS, TOOLS, EditViewBox, ImagePanel, next_gesture
 from .overlay_modes import DECIDE_COLOURS, OVERLAY_MODES, labels_for
+from .scaling import DisplayCache, pool_labels
 from .throttle import Throttle
 
 __all__ = [
@@ -52,22 +53,6 @@ def overlay_lut() -> np.ndarray:
     for label, (rgb, _) in (*FLAG_COLOURS.items(), *DECIDE_COLOURS.items()):
         lut[label] = (*rgb, 255)
     return lut
-
-
-def pool_labels(labels: np.ndarray, factor: int) -> np.ndarray:
-    """Return ``labels`` reduced by ``factor`` in each direction, keeping each block's maximum.
-
-    Drawn at full resolution on a zoomed-out view, a one-pixel flag falls between screen
-    pixels and vanishes; pooled to the screen's scale, every flag stays visible.
-    """
-    if factor <= 1:
-        return labels
-    rows, columns = labels.shape
-    padded_rows, padded_columns = -(-rows // factor) * factor, -(-columns // factor) * factor
-    padded = np.zeros((padded_rows, padded_columns), dtype=labels.dtype)
-    padded[:rows, :columns] = labels
-    blocks = padded.reshape(padded_rows // factor, factor, padded_columns // factor, factor)
-    return blocks.max(axis=(1, 3))
 
 
 class ImageGrid(QWidget):
@@ -103,8 +88,10 @@ class ImageGrid(QWidget):
         self._stroke: tuple[int, int, int] | None = None  # gesture, row, column
         #: Returns the files open (set by the window): a PNG never replaces one.
         self.inputs = lambda: ()
+        #: Limits, colour indices and pooled labels, filled by the session's worker too.
+        self.display = DisplayCache()
         self.panels = {key: ImagePanel(key, title, tool=lambda: self.tool,
-                                       inputs=lambda: self.inputs())
+                                       display=self.display, inputs=lambda: self.inputs())
                        for key, title in PANELS}
         layout = QGridLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -151,13 +138,27 @@ class ImageGrid(QWidget):
         """The (linked) view box of the first panel: one pan/zoom for all four."""
         return self.panels["combined"].plot.getViewBox()
 
-    def show_result(self, result: SessionResult) -> None:
-        """Show a session result: the images that changed, and the flags."""
-        images = {
+    @staticmethod
+    def _images(result: SessionResult) -> dict:
+        return {
             "combined": result.combined, "smoothed": result.smoothed,
             "difference": result.difference, "science": result.science,
         }  # fmt: skip
-        for key, data in images.items():
+
+    def prepare(self, result: SessionResult) -> None:
+        """Make what the panels will draw for ``result``: limits, colour indices, labels.
+
+        Called by the session on its worker thread for each result before it is
+        delivered (`Session.prepare`): it touches no Qt object, only `display`, so the
+        GUI thread then only hands ready arrays to Qt.
+        """
+        # The labels of the overlay mode in force (a mode changed meanwhile pools its own
+        # labels on the GUI thread, a couple of milliseconds).
+        self.display.prepare(self._images(result), labels_for(result, self.overlay_mode))
+
+    def show_result(self, result: SessionResult) -> None:
+        """Show a session result: the images that changed, and the flags."""
+        for key, data in self._images(result).items():
             self.panels[key].set_data(data)
         shape = None if result.science is None else result.science.shape
         if shape != self._shape:
@@ -301,7 +302,8 @@ class ImageGrid(QWidget):
         if not force and factor == self._pooling:
             return
         self._pooling = factor
-        labels = None if self._labels is None else pool_labels(self._labels, factor)
+        self.display.pooling = factor  # the worker pools the next results' labels so
+        labels = None if self._labels is None else self.display.pooled(self._labels, factor)
         shape = None
         if labels is not None:
             shape = (labels.shape[0] * factor, labels.shape[1] * factor)

@@ -23,6 +23,7 @@ from PyQt6.QtWidgets import (
 )
 
 from ..core.dqflags import decode_dq
+from ..io import read_dq_pixel
 from ..model.markers import pixel_label
 from ..session import Session, SessionResult
 from .plot_menu import MenuViewBox, save_widget_png
@@ -263,8 +264,10 @@ class PixelInspector(QWidget):
             zip(result.used, result.pedestals, strict=False)
         ):
             value = float(entry.exposure.sci[row, column])
-            dq = entry.exposure.dq
-            dq_text = "–" if dq is None else (", ".join(decode_dq(dq[row, column])) or "GOOD")
+            dq = entry.exposure.dq  # kept for the science exposure only
+            value_dq = (int(dq[row, column]) if dq is not None
+                        else read_dq_pixel(entry.exposure.path, row, column))
+            dq_text = "–" if value_dq is None else (", ".join(decode_dq(value_dq)) or "GOOD")
             minimum = "◀ minimum" if number == source else ""
             cells = (entry.name, entry.role, f"{value:.5g}", f"{value - (pedestal or 0):.5g}",
                      dq_text, minimum)

@@ -77,6 +77,8 @@ class MainWindow(QMainWindow):
         self.files = FileCommands(self)
         self.recovery = Recovery(self)
         self.grid = ImageGrid()
+        # Colour indices and pooled labels are made on the worker, not the GUI thread.
+        self.session.prepare = self.grid.prepare
         self.setCentralWidget(self.grid)
         self.exposures = ExposuresPanel(self.session)
         self.parameters = ParametersPanel(self.session)
@@ -158,6 +160,7 @@ class MainWindow(QMainWindow):
         self._draw_later = Throttle(0, self._draw_result, self)
         session = self.session
         session.result_ready.connect(self._show_result)
+        session.display_ready.connect(self._draw_later)  # once the worker made the pictures
         session.busy_changed.connect(self.busy_bar.setVisible)
         session.failed.connect(lambda message: self.error("Computing the flags failed", message))
         session.exposures_changed.connect(self._exposures_changed)
@@ -278,7 +281,6 @@ class MainWindow(QMainWindow):
             self._status_message = result.message
         elif self._status_message and status_bar.currentMessage() == self._status_message:
             status_bar.clearMessage()  # "the pipeline would skip…" no longer holds
-        self._draw_later(result)
 
     def _draw_result(self, result: SessionResult) -> None:
         if result is not self.session.result:

@@ -4,7 +4,7 @@ from .association import ProductMembers, collect_inputs, is_association, read_as
 from .datamodels import exposures_from_datamodels, is_datamodel_input, pipeline_parameters
 from .errors import InputError
 from .escape import csv_cell
-from .exposures import ROLES, Exposure, open_fits, read_exposure
+from .exposures import ROLES, Exposure, open_fits, read_dq, read_dq_pixel, read_exposure
 from .guard import (
     OutputGuard,
     OutputSet,
@@ -70,6 +70,8 @@ __all__ = [
     "pipeline_parameters",
     "product_paths",
     "read_association",
+    "read_dq",
+    "read_dq_pixel",
     "read_edits",
     "read_exposure",
     "read_parameter_file",

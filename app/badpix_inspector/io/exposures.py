@@ -16,7 +16,7 @@ from ..core.parameters import ParameterError, validate_dispaxis
 from .errors import InputError
 from .guard import check_input_file
 
-__all__ = ["ROLES", "Exposure", "open_fits", "read_exposure"]
+__all__ = ["ROLES", "Exposure", "open_fits", "read_dq", "read_dq_pixel", "read_exposure"]
 
 log = logging.getLogger(__name__)
 
@@ -238,3 +238,41 @@ def _read_exposure(path: Path, role: str, with_dq: bool, memmap: bool) -> Exposu
             dispaxis=dispaxis,
             dq=dq if dq is None or dq.shape == sci.shape else None,
         )
+
+
+def read_dq(path: str | Path, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Read the DQ array of an exposure read before without it (uint32, or None).
+
+    For an exposure that becomes the science one: the window keeps the DQ of the science
+    exposure only (the others' cost 16 MiB each on a 2048x2048 detector).
+
+    Raises
+    ------
+    InputError
+        When the file can no longer be read.
+    """
+    with open_fits(path, memmap=False) as hdulist:
+        if "DQ" not in hdulist or hdulist["DQ"].data is None:
+            return None
+        dq = np.array(hdulist["DQ"].data, dtype=np.uint32)
+    return dq if dq.shape == tuple(shape) else None
+
+
+def read_dq_pixel(path: str | Path, row: int, column: int) -> int | None:
+    """Return one pixel's DQ value, read from the file (None when there is none to read).
+
+    Reads that pixel only (an image section), for the pixel inspector's other exposures,
+    whose DQ arrays are not kept in memory. A file that went away or changed gives None.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with fits.open(path, memmap=False, lazy_load_hdus=True) as hdulist:
+                if "DQ" not in hdulist:
+                    return None
+                hdu = hdulist["DQ"]
+                if hdu.header.get("NAXIS") != 2:
+                    return None
+                return int(hdu.section[row, column])
+    except (OSError, ValueError, TypeError, IndexError, KeyError):
+        return None
