@@ -133,7 +133,8 @@ class StatisticsPanel(QWidget):
                            ("high_threshold", stats.thresholds.high)):
             in_sigma = f" ({value / sigma:+.2f} σ)" if sigma and sigma == sigma else ""
             self.values[key].setText(f"{value:.5g}{in_sigma}")
-        self.values["sigma"].setText(f"{sigma:.4g}")
+        # NaN for a moment after a kernel change: the flags come first, σ a turn later.
+        self.values["sigma"].setText(f"{sigma:.4g}" if sigma == sigma else "… (computing)")
         self.values["edge"].setText(f"{stats.n_edge:,}")
         self.values["manual"].setText(
             f"{stats.n_forced_bad:,} forced bad, {stats.n_forced_good:,} forced good")
