@@ -13,7 +13,7 @@ pytest.importorskip("PyQt6")
 
 from gui_helpers import wait_for_result
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QToolButton
+from PyQt6.QtWidgets import QApplication, QPushButton, QToolButton
 
 from badpix_inspector.core.decide import DECIDE_LABELS
 from badpix_inspector.gui.image_panels import pool_labels
@@ -252,6 +252,17 @@ def test_unflag_suspect_removes_line_flags_and_keeps_hot_pixels(
     key(qtbot, image, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     undone = wait_for_result(qtbot, window)
     np.testing.assert_array_equal(undone.final, result.final)
+
+    # With the dock's button, as a person clicks it: the button greys out, and Ctrl+Z pressed
+    # next (wherever the focus went) still undoes it (seen: the rule's spin box took it).
+    button = window.findChild(QPushButton, "unflag_suspect")
+    qtbot.waitUntil(button.isEnabled)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert wait_for_result(qtbot, window).statistics.n_forced_good == decisions.n_suspect
+    focus = QApplication.focusWidget()
+    assert focus is not None
+    key(qtbot, focus, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(wait_for_result(qtbot, window).final, result.final)
     assert not excepthook.errors and not dialogs.errors
 
 

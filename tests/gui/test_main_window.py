@@ -412,3 +412,15 @@ def test_a_window_larger_than_the_screen_is_brought_within_it(qtbot, monkeypatch
     fit_to_screen(widget)
     free = widget.screen().availableGeometry()
     assert free.contains(widget.geometry()), (widget.geometry(), free)
+
+
+def test_a_message_outlives_a_redraw_under_a_still_pointer(qtbot, window):
+    # Seen: Restore A by its shortcut, the pointer on an image, said nothing: the redraw
+    # that followed refreshed the readout as if the pointer had moved, and that cleared it.
+    window.grid.hovered.emit(3, 4)
+    window.statusBar().showMessage("Restored A's parameters", 10_000)
+    window.session.set_parameters(kernel_size=9)
+    wait_for_result(qtbot, window)
+    qtbot.wait(50)
+    assert window.statusBar().currentMessage() == "Restored A's parameters"
+    assert "x=4 y=5 (FITS" in window.cursor_label.text()  # the readout has the new values

@@ -299,5 +299,8 @@ class DecideCommands:
             return 0
         rows, columns = decisions.suspect.nonzero()
         changed = self.session.edit_pixels(rows, columns, -1, next_gesture())
+        # The button greys out now: Qt would hand the focus to the rule's spin box, which
+        # keeps Ctrl+Z for its own text. The images take it, so Ctrl+Z undoes the edit.
+        self.window.grid.setFocus()
         self._say(f"Forced {changed:,} suspect flags good (Ctrl+Z undoes it)", 10_000)
         return changed

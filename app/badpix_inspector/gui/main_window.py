@@ -287,8 +287,8 @@ class MainWindow(QMainWindow):
             return  # a newer one is on its way
         self.grid.show_result(result)
         self.recovery.apply_pending_view()
-        if self._hover is not None:
-            self._hovered(*self._hover)
+        if self._hover is not None:  # new values under a pointer that did not move
+            self.cursor_label.setText(self.describe_pixel(*self._hover))
 
     def _exposures_changed(self) -> None:
         science = self.session.science_entry
