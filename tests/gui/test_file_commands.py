@@ -82,6 +82,11 @@ def test_markers_blink_and_exports(qtbot, window, tmp_path, dialogs):
     with fits.open(tmp_path / "mask.fits") as hdulist:
         np.testing.assert_array_equal(hdulist["FINAL"].data, final.astype(np.uint8))
         assert hdulist["MANUAL"].data[0, 0] == 1
+    from badpix_inspector.io import read_region_markers
+
+    # The markers recorded above travel in the region file too, as points with their notes.
+    (point,) = read_region_markers(tmp_path / "flags.reg")
+    assert (point["x"], point["y"], point["note"]) == (7, 5, "hot pixel")
     boxes = [line for line in (tmp_path / "flags.reg").read_text().splitlines()
              if line.startswith("box(")]
     assert len(boxes) == int(final.sum())  # one box a flag, each of one kind

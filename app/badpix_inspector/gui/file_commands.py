@@ -167,7 +167,8 @@ class FileCommands:
     def export_regions(self) -> Path | None:
         """Write a DS9 region file with a box on every finally flagged pixel (1-based)."""
         return self._export("DS9 regions", "badpix_selfcal_flags.reg", "DS9 regions (*.reg)",
-                            lambda path: model.export_regions(self.session, path))
+                            lambda path: model.export_regions(self.session, path,
+                                                              self.window.markers.records))
 
     def export_markers(self) -> Path | None:
         """Write the markers table (ECSV for .ecsv, CSV otherwise)."""

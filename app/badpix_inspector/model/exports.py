@@ -112,11 +112,12 @@ def export_mask(session: Session, path: str | Path) -> Path:
                            session.input_paths)
 
 
-def export_regions(session: Session, path: str | Path) -> Path:
+def export_regions(session: Session, path: str | Path, markers=()) -> Path:
     """Write a DS9 region file of the final flags, one colour per kind (1-based image).
 
     Kinds: the algorithm's low and high flags where no hand edit decides the pixel, and
-    the pixels forced bad and forced good by hand (see `badpix_inspector.io.regions`).
+    the pixels forced bad and forced good by hand (see `badpix_inspector.io.regions`);
+    ``markers`` (the markers model's records) become points with their notes.
     """
     result = _flags_of(session)
     algorithm = result.flags
@@ -126,7 +127,9 @@ def export_regions(session: Session, path: str | Path) -> Path:
     low = algorithm & (result.difference < result.statistics.thresholds.low)
     masks = {"low": low, "high": algorithm & ~low, "forced_bad": result.forced_bad,
              "forced_good": result.forced_good}
-    return write_flag_regions(path, masks, inputs=session.input_paths)
+    points = [{"x": record["column"], "y": record["row"], "note": record.get("note") or ""}
+              for record in markers]
+    return write_flag_regions(path, masks, points, inputs=session.input_paths)
 
 
 def strun_command(session: Session) -> str:
