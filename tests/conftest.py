@@ -53,3 +53,18 @@ def small_copy(small_nirspec, tmp_path):
     for path in [small_nirspec.association, *small_nirspec.exposures]:
         (folder / path.name).write_bytes(path.read_bytes())
     return folder, folder / small_nirspec.association.name
+
+
+@pytest.fixture
+def samp_hub(tmp_path, monkeypatch):
+    """A private SAMP hub on localhost (its lock file in tmp_path, found through $SAMP_HUB)."""
+    from pyvo.samp import SAMPHubServer
+
+    lockfile = tmp_path / "samp-lock"
+    server = SAMPHubServer(web_profile=False, lockfile=str(lockfile), pool_size=2)
+    server.start()
+    monkeypatch.setenv("SAMP_HUB", f"std-lockurl:{lockfile.as_uri()}")
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -87,24 +87,9 @@ def window(qtbot, settings_dir, cache, small_nirspec, dialogs):
 
 
 @pytest.fixture
-def samp_hub(tmp_path, monkeypatch):
-    """A private SAMP hub on localhost (its lock file in tmp_path, found through $SAMP_HUB)."""
-    from pyvo.samp import SAMPHubServer
-
-    lockfile = tmp_path / "samp-lock"
-    server = SAMPHubServer(web_profile=False, lockfile=str(lockfile), pool_size=2)
-    server.start()
-    monkeypatch.setenv("SAMP_HUB", f"std-lockurl:{lockfile.as_uri()}")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def samp_receiver(samp_hub):
     """A client on the private hub that takes images and tables, as DS9 or TOPCAT do."""
-    from gui_helpers import SampReceiver
+    from samp_helpers import SampReceiver
 
     receiver = SampReceiver()
     try:

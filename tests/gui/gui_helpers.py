@@ -112,38 +112,6 @@ def drag(qtbot, panel, start, end, steps=8):
     qtbot.wait(20)
 
 
-class SampReceiver:
-    """A SAMP client that takes images and tables (as DS9 and TOPCAT do), recording each."""
-
-    def __init__(self, name="recorder"):
-        from pyvo.samp import SAMPIntegratedClient
-
-        from badpix_inspector.io.samp import IMAGE_MTYPE, TABLE_MTYPE
-
-        self.messages = []
-        self.client = SAMPIntegratedClient(name=name)
-        self.client.connect()
-        for mtype in (IMAGE_MTYPE, TABLE_MTYPE):
-            self.client.bind_receive_notification(mtype, self._record)
-
-    def _record(self, private_key, sender_id, mtype, params, extra):
-        self.messages.append((mtype, params))
-
-    def wait(self, qtbot, count, timeout=10_000):
-        """Wait until ``count`` messages have arrived; return them."""
-        qtbot.waitUntil(lambda: len(self.messages) >= count, timeout=timeout)
-        return self.messages
-
-
-def url_path(url):
-    """Return the local path of a ``file://`` URL sent over SAMP."""
-    from urllib.parse import unquote, urlparse
-
-    parsed = urlparse(url)
-    assert parsed.scheme == "file"
-    return unquote(parsed.path)
-
-
 def click(qtbot, panel, x, y):
     """Click with the left button on an image panel at data point (x, y)."""
     viewport = panel.graphics.viewport()

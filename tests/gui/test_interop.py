@@ -7,10 +7,11 @@ pytest.importorskip("PyQt6")
 
 from astropy.io import fits
 from astropy.table import Table
-from gui_helpers import click, url_path, wait_for_result
+from gui_helpers import click, wait_for_result
 
 from badpix_inspector.io.regions import write_flag_regions
 from badpix_inspector.io.samp import IMAGE_MTYPE, TABLE_MTYPE
+from samp_helpers import url_path
 
 
 def test_send_each_panel_the_mask_and_the_markers(qtbot, window, samp_receiver, dialogs,
@@ -24,7 +25,7 @@ def test_send_each_panel_the_mask_and_the_markers(qtbot, window, samp_receiver, 
         window.named_actions[f"samp_{key}"].trigger()
     window.named_actions["samp_mask"].trigger()
     window.named_actions["samp_markers"].trigger()
-    messages = samp_receiver.wait(qtbot, 6)
+    messages = samp_receiver.wait(6)
     assert [mtype for mtype, _ in messages] == [IMAGE_MTYPE] * 5 + [TABLE_MTYPE]
     for (_, params), key in zip(messages, keys, strict=False):
         sent = fits.getdata(url_path(params["url"]))

@@ -1,61 +1,17 @@
 """SAMP against a hub the test starts itself, with a client that records what it receives."""
 
-import threading
-import time
-from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table
-from pyvo.samp import SAMPHubServer, SAMPIntegratedClient
 
 from badpix_inspector.io.samp import IMAGE_MTYPE, TABLE_MTYPE, SampError, SampSender, send_image
+from samp_helpers import SampReceiver, url_path
 
 
-@pytest.fixture
-def hub(tmp_path, monkeypatch):
-    """A private hub on localhost: its lock file in tmp_path, found through $SAMP_HUB."""
-    lockfile = tmp_path / "samp-lock"
-    server = SAMPHubServer(web_profile=False, lockfile=str(lockfile), pool_size=2)
-    server.start()
-    monkeypatch.setenv("SAMP_HUB", f"std-lockurl:{lockfile.as_uri()}")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-class Receiver:
-    """A SAMP client that takes images and tables and records each message."""
-
-    def __init__(self, name="recorder"):
-        self.messages = []
-        self.arrived = threading.Event()
-        self.client = SAMPIntegratedClient(name=name)
-        self.client.connect()
-        for mtype in (IMAGE_MTYPE, TABLE_MTYPE):
-            self.client.bind_receive_notification(mtype, self._record)
-
-    def _record(self, private_key, sender_id, mtype, params, extra):
-        self.messages.append((mtype, params))
-        self.arrived.set()
-
-    def wait(self, count, timeout=10.0):
-        end = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < end:
-            time.sleep(0.02)
-        return self.messages
-
-
-def _path(url):
-    parsed = urlparse(url)
-    assert parsed.scheme == "file"
-    return unquote(parsed.path)
-
-
-def test_an_image_and_a_marker_table_reach_a_client(hub):
-    receiver = Receiver()
+def test_an_image_and_a_marker_table_reach_a_client(samp_hub):
+    receiver = SampReceiver()
     try:
         image = np.arange(12, dtype=np.float32).reshape(3, 4)
         image[1, 2] = np.nan
@@ -68,9 +24,9 @@ def test_an_image_and_a_marker_table_reach_a_client(hub):
         messages = receiver.wait(3)
         assert [mtype for mtype, _ in messages] == [IMAGE_MTYPE, TABLE_MTYPE, IMAGE_MTYPE]
         assert messages[0][1]["name"] == "difference image"
-        np.testing.assert_array_equal(fits.getdata(_path(messages[0][1]["url"])), image)
-        np.testing.assert_array_equal(fits.getdata(_path(messages[2][1]["url"])), np.eye(3))
-        table = Table.read(_path(messages[1][1]["url"]), format="votable")
+        np.testing.assert_array_equal(fits.getdata(url_path(messages[0][1]["url"])), image)
+        np.testing.assert_array_equal(fits.getdata(url_path(messages[2][1]["url"])), np.eye(3))
+        table = Table.read(url_path(messages[1][1]["url"]), format="votable")
         assert list(table["x"]) == [3, 9] and list(table["y"]) == [7, 2]
         assert list(table["x_image"]) == [4, 10] and list(table["y_image"]) == [8, 3]
         assert list(table["difference"]) == [1.5, -0.25]
@@ -80,10 +36,10 @@ def test_an_image_and_a_marker_table_reach_a_client(hub):
         receiver.client.disconnect()
 
 
-def test_nobody_to_take_it_is_said_in_one_line(hub):
+def test_nobody_to_take_it_is_said_in_one_line(samp_hub):
     with pytest.raises(SampError, match=r"no client on the SAMP hub takes image\.load\.fits"):
         send_image(np.zeros((2, 2)), "x")
-    receiver = Receiver()
+    receiver = SampReceiver()
     try:
         with pytest.raises(SampError, match="'ds9' on the SAMP hub takes"):
             send_image(np.zeros((2, 2)), "x", recipient="ds9")
