@@ -14,6 +14,7 @@ from PyQt6.QtWidgets import QApplication, QSpinBox
 import badpix_inspector
 from badpix_inspector.core import OTHER_BAD_PIXEL
 from badpix_inspector.io import InputError, read_exposure
+from jwst_models import simulated_models
 
 os.environ.setdefault("STPIPE_DISABLE_CRDS_STEPPARS", "true")
 
@@ -39,25 +40,6 @@ def clean_tune(qapp, settings_dir, cache, dialogs, excepthook):
         handle.close()
 
 
-def _models(made):
-    """The simulated association as IFUImageModels in memory, as a notebook holds them."""
-    from jwst import datamodels
-
-    roles = (["science"] + ["background"] * len(made.backgrounds)
-             + ["selfcal"] * len(made.selfcals))
-    models = []
-    for path, role in zip(made.exposures, roles, strict=True):
-        exposure = read_exposure(path, with_dq=True)
-        model = datamodels.IFUImageModel(data=exposure.sci, dq=exposure.dq,
-                                         err=np.ones_like(exposure.sci))
-        model.meta.filename = path.name
-        model.meta.instrument.name = "NIRSPEC"
-        model.meta.instrument.detector = "NRS1"
-        model.meta.exposure.type = "NRS_IFU"
-        model.meta.wcsinfo.dispersion_direction = 1
-        model.meta.asn.exptype = role
-        models.append(model)
-    return models
 
 
 def _type_kernel(qtbot, window, text):
@@ -74,7 +56,7 @@ def test_in_a_notebook_tune_returns_a_live_handle_on_models_in_memory(
     from jwst.badpix_selfcal import BadpixSelfcalStep
 
     dialogs = clean_tune
-    models = _models(small_nirspec)
+    models = simulated_models(small_nirspec)
     handle = badpix_inspector.tune(models, flagfrac_lower=0.004)
     # At once, with the window open: the notebook keeps running.
     assert isinstance(handle, badpix_inspector.TuneHandle)

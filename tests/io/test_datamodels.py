@@ -14,6 +14,7 @@ from badpix_inspector.io import (
     pipeline_parameters,
     read_exposure,
 )
+from jwst_models import simulated_models
 
 
 def test_pipeline_parameters_is_what_the_pipeline_takes():
@@ -47,27 +48,8 @@ from jwst import datamodels  # noqa: E402
 from jwst.badpix_selfcal import BadpixSelfcalStep  # noqa: E402
 
 
-def _models(made):
-    """The simulated association as IFUImageModels in memory, as a notebook holds them."""
-    roles = (["science"] + ["background"] * len(made.backgrounds)
-             + ["selfcal"] * len(made.selfcals))
-    models = []
-    for path, role in zip(made.exposures, roles, strict=True):
-        exposure = read_exposure(path, with_dq=True)
-        model = datamodels.IFUImageModel(data=exposure.sci, dq=exposure.dq,
-                                         err=np.ones_like(exposure.sci))
-        model.meta.filename = path.name
-        model.meta.instrument.name = "NIRSPEC"
-        model.meta.instrument.detector = "NRS1"
-        model.meta.exposure.type = "NRS_IFU"
-        model.meta.wcsinfo.dispersion_direction = 1
-        model.meta.asn.exptype = role
-        models.append(model)
-    return models
-
-
 def test_models_become_exposures_without_files(small_nirspec):
-    models = _models(small_nirspec)
+    models = simulated_models(small_nirspec)
     assert is_datamodel_input(models) and is_datamodel_input(datamodels.ModelContainer(models))
     for given in (models, datamodels.ModelContainer(models)):
         exposures = exposures_from_datamodels(given)
@@ -93,13 +75,13 @@ def test_models_become_exposures_without_files(small_nirspec):
 def test_the_parameter_dict_runs_through_jwsts_step_with_the_same_flags(small_nirspec):
     parameters = SelfcalParameters(flagfrac_lower=0.004, flagfrac_upper=0.02, kernel_size=7)
     # Our flags, from the models in memory.
-    exposures = exposures_from_datamodels(_models(small_nirspec))
+    exposures = exposures_from_datamodels(simulated_models(small_nirspec))
     stages = SelfcalStages([e.sci for e in exposures], exposures[0].detector)
     ours = stages.flags(parameters, exposures[0].dispaxis)
     assert 100 < ours.sum() < 0.05 * ours.size
     # jwst's step, on the same data, with the dict as it is.
     pars = pipeline_parameters(parameters)
-    container = datamodels.ModelContainer(_models(small_nirspec))
+    container = datamodels.ModelContainer(simulated_models(small_nirspec))
     science, backgrounds = BadpixSelfcalStep.call(container, **pars)
     assert science.meta.cal_step.badpix_selfcal == "COMPLETE"
     theirs = (science.dq & OTHER_BAD_PIXEL) != 0
