@@ -94,12 +94,13 @@ def test_square_window_matches_the_reference(image, kernel_size):
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(image=images(30, extremes=True), dispaxis=st.sampled_from([1, 2, None]))
-def test_extreme_values_match_the_plain_path_bit_for_bit(image, dispaxis):
+@given(image=images(30, extremes=True), dispaxis=st.sampled_from([1, 2, None]),
+       kernel_size=st.sampled_from([7, 15]))
+def test_extreme_values_match_the_plain_path_bit_for_bit(image, dispaxis, kernel_size):
     # Values near the largest float and subnormals: the mean of two middle values must be
     # formed exactly as the plain path forms it (bottleneck for lines, dtype for squares).
-    got = compiled_filter(image, 15, dispaxis)
-    plain = median_filter(image, 15, dispaxis, compiled=False)
+    got = compiled_filter(image, kernel_size, dispaxis)
+    plain = median_filter(image, kernel_size, dispaxis, compiled=False)
     assert np.array_equal(as_bits(got), as_bits(plain))
 
 
@@ -139,10 +140,37 @@ def test_kernel_larger_than_the_image_and_one_line_images():
             np.testing.assert_array_equal(got, reference_median_filter(image, 15, dispaxis))
 
 
-def test_other_window_lengths_along_an_axis_fall_back_to_the_exact_plain_path():
-    image = np.random.default_rng(5).normal(size=(30, 30)).astype(np.float32)
-    assert kernels.compiled_median_filter(image, 7, 0, 2) is None
-    np.testing.assert_array_equal(median_filter(image, 7, 2), reference_median_filter(image, 7, 2))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(image=images(70), dispaxis=st.sampled_from([1, 2]),
+       kernel_size=st.sampled_from([3, 5, 7, 9, 11, 13, 17, 19, 23, 31, 41, 63, 99]))
+def test_any_odd_window_along_either_axis_matches_the_reference(image, dispaxis, kernel_size):
+    # Lines shorter than the window, lane groups of 64 with a remainder, every NaN count.
+    got = compiled_filter(image, kernel_size, dispaxis)
+    expected = reference_median_filter(image, kernel_size, dispaxis)
+    assert got.dtype == image.dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("kernel_size", [3, 17, 31, 101])
+@pytest.mark.parametrize("dispaxis", [1, 2])
+def test_other_windows_on_a_wide_image_with_ties_and_infinities(kernel_size, dispaxis):
+    rng = np.random.default_rng(kernel_size)
+    image = np.round(rng.normal(size=(150, 333)) * 2).astype(np.float32)  # many ties
+    image[rng.random(image.shape) < 0.15] = np.nan
+    image[rng.random(image.shape) < 0.01] = np.inf
+    image[rng.random(image.shape) < 0.01] = -np.inf
+    image[40:60, 100:200] = np.nan  # windows with no value at all
+    got = compiled_filter(image, kernel_size, dispaxis)
+    assert np.array_equal(as_bits(got),
+                          as_bits(median_filter(image, kernel_size, dispaxis, compiled=False)))
+
+
+def test_windows_longer_than_the_lanes_take_fall_back_to_the_exact_plain_path():
+    image = np.random.default_rng(5).normal(size=(30, 300)).astype(np.float32)
+    size = kernels.MAX_LANE_KERNEL + 2
+    assert kernels.compiled_median_filter(image, size, 1, 2) is None
+    np.testing.assert_array_equal(median_filter(image, size, 1),
+                                  reference_median_filter(image, size, 1))
 
 
 def random_difference(rng, size, dtype, nan=0.01, infinities=0):

@@ -34,7 +34,9 @@ def test_compiled_median_filter_equals_stcals_bit_for_bit(jwst, dtype):
     image[rng.random(image.shape) < 0.01] = -np.inf
     image[20:40, 30:50] = np.nan
     for kernel_size, dispaxis, window in ((15, 1, (1, 15)), (15, 2, (15, 1)),
-                                          (15, None, (15, 15)), (7, None, (7, 7))):
+                                          (15, None, (15, 15)), (7, None, (7, 7)),
+                                          (7, 1, (1, 7)), (31, 2, (31, 1)),
+                                          (101, 1, (1, 101)), (3, 2, (3, 1))):
         axis = None if dispaxis is None else 2 - dispaxis
         assert kernels.compiled_median_filter(image, kernel_size, axis, 2) is not None
         expected = medfilt(image, window)
@@ -51,7 +53,8 @@ def test_compiled_public_function_equals_jwsts(jwst):
     image = (rng.normal(size=(400, 380)) + np.linspace(0, 5, 380)).astype(np.float32)
     image[rng.random(image.shape) < 0.01] = np.nan
     image[rng.random(image.shape) < 0.001] *= 40
-    for arguments in [(), (0.001, 0.001, 15, 1), (0.01, 0.002, 15, 2), (0.0, 0.003, 15, 1)]:
+    for arguments in [(), (0.001, 0.001, 15, 1), (0.01, 0.002, 15, 2), (0.0, 0.003, 15, 1),
+                      (0.001, 0.001, 9, 1), (0.002, 0.001, 25, 2)]:
         expected = jwst_badpix_selfcal(image, *arguments)
         got = badpix_selfcal(image, *arguments)
         assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))

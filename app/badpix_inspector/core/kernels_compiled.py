@@ -355,3 +355,123 @@ def tails(values, below, above, low_values, low_index, high_values, high_index):
                 high_index[high_count] = i
             high_count += 1
     return count, low_count, high_count
+
+
+@njit(inline="always")
+def _replaced(value, nans_before):
+    # A NaN becomes -inf when an even number of NaNs precede it on its line, else +inf.
+    if value != value:
+        return -np.inf if nans_before & 1 == 0 else np.inf
+    return value
+
+
+@njit(inline="always")
+def _slide(window, leaving, entering, previous, k, lanes):
+    # In every lane, remove one occurrence of `leaving` from the sorted window[:k] and
+    # insert `entering`, keeping it sorted (window[k] holds +inf). Branch-free, so the
+    # lanes run side by side in vector registers: with R the window without `leaving`
+    # (R[p] = S[p] while S[p] < leaving, else S[p + 1]), the new window at p is
+    # min(R[p], max(R[p - 1], entering)), R[-1] being -inf.
+    for lane in range(lanes):
+        previous[lane] = -np.inf
+    for p in range(k):
+        for lane in range(lanes):
+            here = window[p, lane]
+            kept = here if here < leaving[lane] else window[p + 1, lane]
+            before = previous[lane]
+            floor = before if before > entering[lane] else entering[lane]
+            window[p, lane] = kept if kept < floor else floor
+            previous[lane] = kept
+
+
+@njit(nogil=True, cache=True)
+def median_lanes(lines, out, k):
+    """Window of odd length ``k`` (>= 3) down axis 0 of ``lines``, every column a line.
+
+    ``lines`` and ``out`` are C-ordered (length, lanes) arrays, at most a few hundred
+    lanes wide so that the sorted windows stay in cache. Positions outside a line count
+    as 0. Each lane keeps its window's k values sorted, NaNs replaced by -inf and +inf in
+    turn down the line (see `prepare15_down`); the median is then rank k // 2, or the mean
+    of it and a neighbour when the window holds an odd number of NaNs, as in `_median15`.
+    """
+    length, lanes = lines.shape
+    half = k // 2
+    zero = np.zeros(1, lines.dtype)[0]
+    window = np.empty((k + 1, lanes), lines.dtype)
+    window[:] = np.inf
+    previous = np.empty(lanes, lines.dtype)
+    leaving = np.empty(lanes, lines.dtype)
+    entering = np.empty(lanes, lines.dtype)
+    before = np.zeros(lanes, np.int64)  # NaNs on the line before the window
+    inside = np.zeros(lanes, np.int64)  # NaNs in the window
+    # Fill the first window by replacing +inf (the empty window's values) k times.
+    leaving[:] = np.inf
+    for position in range(k):
+        source = position - half
+        for lane in range(lanes):
+            value = lines[source, lane] if 0 <= source < length else zero
+            entering[lane] = _replaced(value, before[lane] + inside[lane])
+            inside[lane] += value != value
+        _slide(window, leaving, entering, previous, k, lanes)
+    for i in range(length):
+        if i > 0:
+            gone = i - 1 - half
+            come = i + half
+            for lane in range(lanes):
+                value = lines[gone, lane] if gone >= 0 else zero
+                missing = value != value
+                leaving[lane] = _replaced(value, before[lane])
+                before[lane] += missing
+                inside[lane] -= missing
+                value = lines[come, lane] if come < length else zero
+                entering[lane] = _replaced(value, before[lane] + inside[lane])
+                inside[lane] += value != value
+            _slide(window, leaving, entering, previous, k, lanes)
+        for lane in range(lanes):
+            missing = inside[lane]
+            middle = window[half, lane]
+            if missing & 1 == 0:
+                out[i, lane] = middle
+            elif missing == k:
+                out[i, lane] = np.nan
+            else:
+                other = window[half - 1, lane] if before[lane] & 1 else window[half + 1, lane]
+                out[i, lane] = 0.5 * (np.float64(middle) + np.float64(other))
+
+
+@njit(nogil=True, cache=True)
+def median_down(image, out, k, first, last, lanes):
+    """Window of odd length ``k`` along axis 0, for columns ``first:last``."""
+    rows = image.shape[0]
+    block = np.empty((rows, lanes), image.dtype)
+    result = np.empty((rows, lanes), image.dtype)
+    for start in range(first, last, lanes):
+        width = min(lanes, last - start)
+        lines = block[:, :width].copy() if width < lanes else block
+        filtered = result[:, :width].copy() if width < lanes else result
+        for i in range(rows):
+            for lane in range(width):
+                lines[i, lane] = image[i, start + lane]
+        median_lanes(lines, filtered, k)
+        for i in range(rows):
+            for lane in range(width):
+                out[i, start + lane] = filtered[i, lane]
+
+
+@njit(nogil=True, cache=True)
+def median_across(image, out, k, first, last, lanes):
+    """Window of odd length ``k`` along axis 1, for rows ``first:last`` (transposed)."""
+    columns = image.shape[1]
+    block = np.empty((columns, lanes), image.dtype)
+    result = np.empty((columns, lanes), image.dtype)
+    for start in range(first, last, lanes):
+        width = min(lanes, last - start)
+        lines = block[:, :width].copy() if width < lanes else block
+        filtered = result[:, :width].copy() if width < lanes else result
+        for lane in range(width):
+            for c in range(columns):
+                lines[c, lane] = image[start + lane, c]
+        median_lanes(lines, filtered, k)
+        for lane in range(width):
+            for c in range(columns):
+                out[start + lane, c] = filtered[c, lane]
