@@ -42,6 +42,27 @@ def test_indices_follow_the_limits_and_the_stretch_nan_gets_its_own(stretch):
     assert (np.diff(indices[finite][order].astype(int)) >= 0).all()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("stretch", ["linear", "log"])
+def test_the_compiled_lookup_gives_the_numpy_paths_indices(dtype, stretch):
+    from badpix_inspector.core import kernels
+
+    rng = np.random.default_rng(8)
+    image = (rng.normal(size=(257, 1031)) * 10).astype(dtype)
+    image[rng.random(image.shape) < 0.02] = np.nan
+    image.flat[:6] = (np.inf, -np.inf, -0.0, 0.0, 3e38, -3e38)
+    kernels.warm_up(background=False)
+    try:
+        for levels in ((-5.0, 7.0), (0.1, 0.1000001), (-1e30, 1e30), (2.0, 2.0)):
+            compiled = display_indices(image, levels, stretch)
+            with kernels.plain_path():
+                plain = display_indices(image, levels, stretch)
+            assert kernels.table_lookup(image, 0.0, 1.0, np.zeros(3, np.uint8)) is not None
+            np.testing.assert_array_equal(compiled, plain)
+    finally:
+        kernels._compiled = None  # the other tests take the numpy path
+
+
 def test_the_cache_computes_once_per_image_and_forgets_images_that_are_gone(monkeypatch):
     calls = []
     original = scaling.display_indices
@@ -68,3 +89,18 @@ def test_the_cache_computes_once_per_image_and_forgets_images_that_are_gone(monk
     other = np.zeros((64, 80), dtype=np.float32)
     cache.limits(other, "zscale")
     assert len(cache._entries) == 2  # the labels and the new image; the old one is gone
+
+
+def test_limits_of_a_large_image_sample_it_but_min_max_sees_every_value():
+    from badpix_inspector.gui.scaling import image_limits
+
+    rng = np.random.default_rng(9)
+    image = rng.normal(size=(1000, 1000)).astype(np.float32)  # 5x the sample
+    image[rng.random(image.shape) < 0.3] = np.nan
+    image[1, 1], image[998, 997] = -123.0, 456.0  # off any regular sample's grid
+    image[0, 0], image[5, 5] = np.inf, -np.inf
+    assert image_limits(image, "min–max") == (-123.0, 456.0)
+    low, high = image_limits(image, "99 %")
+    finite = image[np.isfinite(image)]
+    exact = np.percentile(finite, [0.5, 99.5])
+    assert abs(low - exact[0]) < 0.05 and abs(high - exact[1]) < 0.05

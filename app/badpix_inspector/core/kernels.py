@@ -62,12 +62,15 @@ from pathlib import Path
 
 import numpy as np
 
+from . import memory
+
 __all__ = [
     "compiled_median_filter",
     "percentile_limits",
     "plain_path",
     "ready",
     "sorted_percentiles",
+    "table_lookup",
     "warm_up",
 ]
 
@@ -174,6 +177,8 @@ def _load(compile_aside: bool = False) -> None:
                 _compiled = module
                 log.debug("compiled kernels for %s ready after %.2f s",
                           np.dtype(dtype).name, time.perf_counter() - started)
+            # Only a new compilation would run LLVM's code again: give its pages back.
+            memory.release_library_pages("libllvmlite.so")
         except Exception:
             _failed = True
             log.warning("compiled kernels unavailable; the plain path serves", exc_info=True)
@@ -182,7 +187,7 @@ def _load(compile_aside: bool = False) -> None:
 _lock_load = threading.Lock()
 
 _KERNEL_NAMES = ("prepare15_down", "prepare15_across", "median15_down", "median15_across",
-                 "median_down", "median_across", "square_ranks", "tails")
+                 "median_down", "median_across", "square_ranks", "tails", "table_lookup")
 
 
 def _cached(module) -> bool:
@@ -224,6 +229,9 @@ def _exercise(module, dtype) -> None:
     buffers = (np.empty(50, dtype), np.empty(50, np.int64)) * 2
     module.tails(values, dtype(10), dtype(40), *buffers)
     _tail_percentiles(module, values, np.array([0.01, 0.99]))
+    table = np.arange(5, dtype=np.uint8)
+    module.table_lookup(values, dtype(1), np.float32(0.1), 4, table, np.empty(50, np.uint8),
+                        0, 50)
 
 
 def _partition(size: int, threads: int) -> list[tuple[int, int]]:
@@ -402,6 +410,42 @@ def compiled_median_filter(
     if kernel_size > MAX_LANE_KERNEL:
         return None
     return _line(module, _as_compiled(image), kernel_size, axis, threads)
+
+
+def table_lookup(
+    values: np.ndarray, low: float, scale: float, table: np.ndarray, threads: int = 2
+) -> np.ndarray | None:
+    """Map values through a table of linear steps, or None when the kernels are not ready.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        float32 or float64, any shape.
+    low, scale : float
+        The step of a value is ``(value - low) * scale``, formed as numpy forms it for a
+        float32 result (the difference in the values' dtype, then float32), clipped to
+        ``0 .. len(table) - 2`` and truncated.
+    table : numpy.ndarray
+        uint8, one entry per step and a last one for NaN.
+    threads : int
+        Threads sharing the work.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        uint8, the shape of ``values``.
+    """
+    module = _compiled
+    if not ready() or values.dtype not in _ready_dtypes:
+        return None
+    flat = _as_compiled(values).reshape(-1)
+    table = np.ascontiguousarray(table, dtype=np.uint8)
+    out = np.empty(flat.size, np.uint8)
+    low_value, step_scale = values.dtype.type(low), np.float32(scale)
+    steps = table.size - 1
+    _run(lambda a, b: module.table_lookup(flat, low_value, step_scale, steps, table, out, a, b),
+         _partition(flat.size, threads))
+    return out.reshape(values.shape)
 
 
 def _numpy_linear(

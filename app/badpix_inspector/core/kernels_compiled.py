@@ -475,3 +475,24 @@ def median_across(image, out, k, first, last, lanes):
         for lane in range(width):
             for c in range(columns):
                 out[start + lane, c] = filtered[c, lane]
+
+
+@njit(nogil=True, cache=True)
+def table_lookup(values, low, scale, steps, table, out, start, stop):
+    """``out[i] = table[step]`` for flat positions ``start:stop`` of ``values``.
+
+    The step is ``(value - low) * scale`` in float32 (the difference formed in the values'
+    dtype, as numpy forms it), clipped to ``0 .. steps - 1`` and truncated; NaN takes
+    ``table[steps]``. ``low`` has the values' dtype, ``scale`` is float32.
+    """
+    top = np.float32(steps - 1)
+    for i in range(start, stop):
+        x = np.float32(values[i] - low) * scale
+        if x != x:
+            out[i] = table[steps]
+        elif x <= 0:
+            out[i] = table[0]
+        elif x >= top:
+            out[i] = table[steps - 1]
+        else:
+            out[i] = table[np.int64(x)]

@@ -14,7 +14,7 @@ import pyqtgraph as pg
 # Arrays are (row, column), as numpy and FITS have them: set once, before any item exists.
 pg.setConfigOptions(imageAxisOrder="row-major")
 
-from ..core import kernels  # noqa: E402
+from ..core import kernels, memory  # noqa: E402
 from .layout import fit_to_screen  # noqa: E402
 from .main_window import MainWindow  # noqa: E402
 
@@ -46,6 +46,8 @@ def create_main_window(
     # The compiled kernels load (or compile, the first time) in the background; the plain
     # path serves until they are ready, with the same flags.
     kernels.warm_up()
+    # Full-frame temporaries go back to the system when freed, not into glibc's heap.
+    memory.return_freed_blocks()
     window = MainWindow(remember_settings=remember_settings)
     if demo:
         window.files.open_demo()
