@@ -81,32 +81,39 @@ def core_benchmarks(folder: Path, quick: bool, skip_2d: bool) -> None:
     miri = make_association(folder / "miri_core", "MIRIFULONG", n_background=1, n_selfcal=3)
     nirspec = make_association(folder / "nrs_core", "NRS1", n_background=0, n_selfcal=1)
     miri_combined = combined_image(miri, "MIRIFULONG")
+    random_miri, random_nirspec = random_like((1024, 1032), 1), random_like((2048, 2048), 2)
     cases = [
-        ("random   MIRI 1024x1032 rows k=15", random_like((1024, 1032), 1), 2),
-        ("random   NIRSpec 2048x2048 columns k=15", random_like((2048, 2048), 2), 1),
-        ("simulated MIRI 1024x1032 rows k=15", miri_combined, 2),
-        ("simulated NIRSpec 2048x2048 columns k=15", combined_image(nirspec, "NRS1"), 1),
+        ("random   MIRI 1024x1032 rows k=15", random_miri, 2, 15),
+        ("random   NIRSpec 2048x2048 columns k=15", random_nirspec, 1, 15),
+        ("simulated MIRI 1024x1032 rows k=15", miri_combined, 2, 15),
+        ("simulated NIRSpec 2048x2048 columns k=15", combined_image(nirspec, "NRS1"), 1, 15),
+        # Other window lengths take the sorted-lanes kernel instead of the network.
+        ("random   MIRI 1024x1032 rows k=25", random_miri, 2, 25),
+        ("random   NIRSpec 2048x2048 columns k=9", random_nirspec, 1, 9),
     ]
     if not skip_2d:
         cases += [
-            ("random   512x512 square 15x15", random_like((512, 512), 3), None),
+            ("random   512x512 square 15x15", random_like((512, 512), 3), None, 15),
             ("simulated 512x512 square 15x15", np.ascontiguousarray(miri_combined[256:768,
-                                                                               256:768]), None),
+                                                                               256:768]), None, 15),
         ]
     header = f"  {'case':<42} {'jwst':>9} {'plain':>8} {'compiled':>9} {'ratio':>7} {'plain':>6}"
     print(header + "   flags")
-    for label, image, dispaxis in cases:
+    for label, image, dispaxis, size in cases:
         repeats_jwst = 1 if dispaxis is None or quick else 3
         theirs, _, their_flags = median_ms(
-            lambda image=image, axis=dispaxis: jwst_badpix_selfcal(image, dispaxis=axis),
+            lambda image=image, axis=dispaxis, size=size: jwst_badpix_selfcal(
+                image, kernel_size=size, dispaxis=axis),
             repeats_jwst,
         )
         with kernels.plain_path():
             plain, _, plain_flags = median_ms(
-                lambda image=image, axis=dispaxis: badpix_selfcal(image, dispaxis=axis), 5
+                lambda image=image, axis=dispaxis, size=size: badpix_selfcal(
+                    image, kernel_size=size, dispaxis=axis), 5
             )
         ours, _, our_flags = median_ms(
-            lambda image=image, axis=dispaxis: badpix_selfcal(image, dispaxis=axis), 11
+            lambda image=image, axis=dispaxis, size=size: badpix_selfcal(
+                image, kernel_size=size, dispaxis=axis), 11
         )
         same = same_flags(our_flags, their_flags) and same_flags(plain_flags, their_flags)
         print(f"  {label:<42} {theirs:7.1f}ms {plain:6.1f}ms {ours:7.2f}ms "
