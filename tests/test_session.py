@@ -45,6 +45,15 @@ def test_association_roles_and_flags_equal_the_core(session, small_nirspec):
     assert ((result.labels == LABEL_ALREADY_BAD) == (already_bad & ~expected)).all()
     assert stats.n_finite == np.isfinite(result.difference).sum()
     assert 0 < stats.sigma < np.nanstd(result.difference) * 3
+    # Which exposure supplied the minimum, pixel by pixel, is what the whole-image
+    # function of the combine stage says (ties to the first exposure, -1 for all-NaN).
+    combined = combine(scis, "NRS1")
+    everywhere = combined.source_index(scis)
+    rows, columns = scis[0].shape
+    assert (everywhere == -1).any() and len(np.unique(everywhere)) == 5
+    by_pixel = [[result.source_of(row, column) for column in range(columns)]
+                for row in range(rows)]
+    np.testing.assert_array_equal(by_pixel, everywhere)
 
 
 def test_fraction_change_reuses_the_smoothed_image_kernel_change_does_not(session,

@@ -21,21 +21,19 @@ from typing import Any
 import numpy as np
 
 from .core import (
-    FORCED_BAD,
-    FORCED_GOOD,
     PARAMETER_SPECS,
     Filtered,
     ManualEdits,
     SelfcalParameters,
     SelfcalStages,
-    final_flags,
-    flag_sides,
 )
 from .core.decide import Decisions, SuspectRule, decide
+from .core.pixelsets import LabelLayers, PixelSet
 from .core.statistics import (
+    FlagPixels,
     FlagStatistics,
+    already_bad_labels,
     already_bad_mask,
-    flag_labels,
     flag_statistics,
     robust_sigma_sorted,
 )
@@ -90,14 +88,16 @@ class ExposureEntry:
         return self.exposure.name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SessionResult:
     """Everything the window shows for one request.
 
     ``status`` is ``"complete"``, ``"skipped"`` (no background or selfcal and no
     force_single: the pipeline would skip the step) or ``"empty"`` (no science exposure).
-    ``flags`` are the algorithm's, ``final`` include the hand edits. Arrays are None where
-    the status leaves them undefined; they are never modified.
+    The flags are kept as pixel sets (``pixels``); ``flags`` (the algorithm's), ``final``
+    (with the hand edits), ``forced_bad``, ``forced_good`` and ``labels`` are full-frame
+    images made from them when asked for. Arrays are None where the status leaves them
+    undefined; they are never modified.
     """
 
     generation: int
@@ -111,18 +111,72 @@ class SessionResult:
     combined: np.ndarray | None = None
     smoothed: np.ndarray | None = None
     difference: np.ndarray | None = None
-    flags: np.ndarray | None = None
-    final: np.ndarray | None = None
-    forced_bad: np.ndarray | None = None
-    forced_good: np.ndarray | None = None
-    labels: np.ndarray | None = None
-    source_index: np.ndarray | None = None
+    pixels: FlagPixels | None = None
     sorted_difference: np.ndarray | None = None
     pedestals: tuple[float | None, ...] = ()
     statistics: FlagStatistics | None = None
     seconds: float = 0.0
     #: Compare with A, suspect flags, thresholds in σ (`core.decide.decide`).
     decisions: Decisions | None = None
+
+    @property
+    def flags(self) -> np.ndarray | None:
+        """The algorithm's flags as a mask (read-only)."""
+        return None if self.pixels is None else self.pixels.algorithm.mask()
+
+    @property
+    def final(self) -> np.ndarray | None:
+        """The flags in the end, hand edits applied, as a mask (read-only)."""
+        return None if self.pixels is None else self.pixels.final.mask()
+
+    @property
+    def forced_bad(self) -> np.ndarray | None:
+        """The pixels forced bad as a mask (None without hand edits)."""
+        pixels = self.pixels
+        return pixels.forced_bad.mask() if pixels is not None and pixels.edited else None
+
+    @property
+    def forced_good(self) -> np.ndarray | None:
+        """The pixels forced good as a mask (None without hand edits)."""
+        pixels = self.pixels
+        return pixels.forced_good.mask() if pixels is not None and pixels.edited else None
+
+    @property
+    def label_layers(self) -> LabelLayers | None:
+        """The overlay's labels (`core.statistics.FlagPixels.labels`)."""
+        return None if self.pixels is None else self.pixels.labels
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """The overlay's label image (uint8, one ``LABEL_*`` value per pixel)."""
+        return None if self.pixels is None else self.pixels.labels.image()
+
+    def is_final(self, row: int, column: int) -> bool:
+        """Return True when pixel (row, column) is flagged in the end."""
+        return self.pixels is not None and self.pixels.final.contains(row, column)
+
+    def is_flagged(self, row: int, column: int) -> bool:
+        """Return True when the algorithm flags pixel (row, column)."""
+        return self.pixels is not None and self.pixels.algorithm.contains(row, column)
+
+    def source_of(self, row: int, column: int) -> int:
+        """Return which used exposure supplied the minimum at (row, column); -1 if none.
+
+        The position in ``used`` of the first exposure whose value, less its pedestal,
+        is the combined value (NaN everywhere gives -1): what `Combined.source_index`
+        gives for the whole image, for one pixel.
+        """
+        if self.combined is None:
+            return -1
+        minimum = self.combined[row, column]
+        for number, (entry, pedestal) in enumerate(
+                zip(self.used, self.pedestals, strict=False)):
+            value = entry.exposure.sci[row, column]
+            if pedestal is not None:
+                value = value - pedestal
+            if value == minimum:
+                return number
+        return -1
 
 
 @dataclass
@@ -133,15 +187,16 @@ class Snapshot:
     entries: tuple[ExposureEntry, ...]
     parameters: SelfcalParameters
     dispaxis: int | None
-    manual: np.ndarray | None
+    #: The hand edits: pixels forced bad and forced good (None: no edits).
+    edits: tuple[PixelSet, PixelSet] | None
     #: The final flags pinned as reference A, and the suspect rule's numbers.
-    reference: np.ndarray | None = None
+    reference: PixelSet | None = None
     suspect_rule: SuspectRule = field(default_factory=SuspectRule)
 
 
 @dataclass
 class _Derived:
-    """Values that cost a full pass, each kept with the stage object it was computed from.
+    """Values kept with the stage object they were computed from.
 
     The object itself is held (and compared with ``is``), not its id: an id can be reused
     once the object is gone, which would hand out a stale value. The filtered stage of
@@ -149,9 +204,8 @@ class _Derived:
     outlive the stage cache's own reference.
     """
 
-    source_index: tuple[Any, np.ndarray] | None = None
     sigma: tuple[Any, float] | None = None
-    already_bad: tuple[Any, np.ndarray] | None = None
+    already_bad: tuple[Any, PixelSet, LabelLayers] | None = None
 
 
 class StageCache:
@@ -177,10 +231,15 @@ class StageCache:
         """Run the step's stages for ``snapshot``, reusing what is cached.
 
         With ``provisional``, a new kernel or axis gives the flags, counts, thresholds and
-        images without sorting the difference image first (sorting a 2048x2048 image
-        takes longer than filtering it): the result's ``sorted_difference`` is None and
-        its robust sigma NaN (see `is_provisional`), and computing the same snapshot
-        again without ``provisional`` completes it. The flags are the same either way.
+        images without sorting the difference image first (the thresholds and the flags
+        then come from one pass that keeps the tails): the result's
+        ``sorted_difference`` is None and its robust sigma NaN (see `is_provisional`),
+        and computing the same snapshot again without ``provisional`` completes it. The
+        flags are the same either way.
+
+        Past the filter, nothing here passes over the whole detector for a new fraction:
+        the flags, the hand edits and what derives from them (counts, suspect flags, the
+        comparison with A, the overlay's labels) are pixel sets.
         """
         started = time.perf_counter()
         parameters, dispaxis = snapshot.parameters, snapshot.dispaxis
@@ -207,33 +266,20 @@ class StageCache:
         # result may be given first (then the thresholds come from the tails alone).
         quick = provisional and not filtered.is_sorted
         sorted_finite = None if quick else filtered.sorted_finite
-        limits = filtered.thresholds(parameters.flagfrac_lower, parameters.flagfrac_upper)
-        low, high = flag_sides(filtered.difference, limits)
-        flags = low | high
-        already_bad = self._already_bad(science)
-        forced_bad = forced_good = None
-        final = flags
-        if snapshot.manual is not None and snapshot.manual.any():
-            forced_bad = snapshot.manual == FORCED_BAD
-            forced_good = snapshot.manual == FORCED_GOOD
-            final = final_flags(flags, forced_bad, forced_good)
-        labels = flag_labels(already_bad, low, high, forced_bad, forced_good)
+        limits, low, high = filtered.flags_for(parameters.flagfrac_lower,
+                                               parameters.flagfrac_upper)
+        already_bad, already_bad_layers = self._already_bad(science)
+        shape = science.sci.shape
+        forced_bad, forced_good = snapshot.edits or (PixelSet.empty(shape),) * 2
+        pixels = FlagPixels(low=low, high=high, forced_bad=forced_bad, forced_good=forced_good,
+                            already_bad=already_bad, base=already_bad_layers)
         statistics = flag_statistics(
-            counts=(int(np.count_nonzero(low)), int(np.count_nonzero(high))) if quick
-            else filtered.count_beyond(limits),
-            n_finite=filtered.finite_count if quick else sorted_finite.size, flags=flags,
-            final=final, already_bad=already_bad, kernel_size=parameters.kernel_size,
+            pixels=pixels, n_finite=filtered.finite_count, kernel_size=parameters.kernel_size,
             dispaxis=dispaxis, thresholds=limits,
             sigma=math.nan if quick else self._robust_sigma(filtered),
-            forced_bad=forced_bad, forced_good=forced_good,
         )  # fmt: skip
-        cached = self._derived.source_index
-        if cached is None or cached[0] is not combined:
-            cached = (combined, combined.source_index(stages.images))
-            self._derived.source_index = cached
-        source_index = cached[1]
         decisions = decide(
-            filtered.difference, sorted_finite, limits, dispaxis, final,
+            filtered.difference, sorted_finite, limits, dispaxis, pixels.final,
             fractions=(parameters.flagfrac_lower, parameters.flagfrac_upper),
             sigma=statistics.sigma, reference=snapshot.reference, rule=snapshot.suspect_rule,
         )  # fmt: skip
@@ -242,9 +288,8 @@ class StageCache:
             message=f"{statistics.n_total} pixels flagged",
             used=tuple(used), science=science.sci, science_dq=science.dq,
             combined=combined.image, smoothed=filtered.smoothed,
-            difference=filtered.difference, flags=flags, labels=labels, final=final,
-            forced_bad=forced_bad, forced_good=forced_good,
-            source_index=source_index, pedestals=combined.pedestals, statistics=statistics,
+            difference=filtered.difference, pixels=pixels,
+            pedestals=combined.pedestals, statistics=statistics,
             sorted_difference=sorted_finite, decisions=decisions,
             seconds=time.perf_counter() - started, **base,
         )  # fmt: skip
@@ -255,13 +300,14 @@ class StageCache:
             self._dq_read.add(science.path)
             science.dq = read_dq(science.path, science.shape)
 
-    def _already_bad(self, science: Exposure) -> np.ndarray:
-        """Science pixels already DO_NOT_USE (cached per exposure)."""
+    def _already_bad(self, science: Exposure) -> tuple[PixelSet, LabelLayers]:
+        """Science pixels already DO_NOT_USE, and their overlay layer (kept per exposure)."""
         cached = self._derived.already_bad
         if cached is None or cached[0] is not science:
-            cached = (science, already_bad_mask(science.dq, science.sci.shape))
+            pixels = PixelSet.from_mask(already_bad_mask(science.dq, science.sci.shape))
+            cached = (science, pixels, already_bad_labels(pixels))
             self._derived.already_bad = cached
-        return cached[1]
+        return cached[1], cached[2]
 
     def _robust_sigma(self, filtered: Filtered) -> float:
         # Held weakly: a strong reference kept an old kernel's images (48 MiB on NIRSpec)
@@ -271,7 +317,6 @@ class StageCache:
             cached = (weakref.ref(filtered), robust_sigma_sorted(filtered.sorted_finite))
             self._derived.sigma = cached
         return cached[1]
-
 
 
 def is_provisional(result: SessionResult) -> bool:

@@ -21,8 +21,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .core import ManualEdits, SelfcalParameters, validate_dispaxis
 from .core.decide import SuspectRule
+from .core.pixelsets import PixelSet
 from .core.statistics import (
     LABEL_ALREADY_BAD,
     LABEL_FORCED_BAD,
@@ -145,7 +148,7 @@ class Session:
         self.selected: tuple[int, int] | None = None
         #: The final flags pinned as reference A (compared on the worker), and the rule
         #: that calls flags suspect: see `set_reference_flags`, `set_suspect_rule`.
-        self.reference_flags = None
+        self.reference_flags: PixelSet | None = None
         self.suspect_rule = SuspectRule()
         self._dispatch = dispatch or _call_now
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="badpix-session")
@@ -428,9 +431,14 @@ class Session:
 
     # -- deciding (compare with A, suspect flags) ----------------------------------------
 
-    def set_reference_flags(self, flags) -> None:
-        """Compare every result's final flags with these (None: no reference); recompute."""
-        self.reference_flags = None if flags is None else flags.copy()
+    def set_reference_flags(self, flags: PixelSet | np.ndarray | None) -> None:
+        """Compare every result's final flags with these (None: no reference); recompute.
+
+        ``flags`` is a pixel set, or a mask (copied as a pixel set).
+        """
+        if flags is not None and not isinstance(flags, PixelSet):
+            flags = PixelSet.from_mask(flags)
+        self.reference_flags = flags
         self.request()
 
     def set_suspect_rule(self, rule: SuspectRule) -> None:
@@ -452,7 +460,7 @@ class Session:
         snapshot = Snapshot(generation, tuple(
             ExposureEntry(e.exposure, e.role) for e in self.entries
         ), self.parameters, self.dispaxis,
-            None if self.edits is None else self.edits.state.copy(),
+            None if self.edits is None else self.edits.pixel_sets(),
             self.reference_flags, self.suspect_rule)  # fmt: skip
         self._set_busy(True)
         self._executor.submit(self._run, snapshot)

@@ -22,9 +22,9 @@ def test_compare_counts_match_numpy_set_operations():
     current = rng.random((60, 70)) < 0.07
     comparison = compare_flags(reference, current)
     a, b = np.flatnonzero(reference), np.flatnonzero(current)
-    np.testing.assert_array_equal(np.flatnonzero(comparison.gained), np.setdiff1d(b, a))
-    np.testing.assert_array_equal(np.flatnonzero(comparison.lost), np.setdiff1d(a, b))
-    np.testing.assert_array_equal(np.flatnonzero(comparison.kept), np.intersect1d(a, b))
+    np.testing.assert_array_equal(comparison.gained.index, np.setdiff1d(b, a))
+    np.testing.assert_array_equal(comparison.lost.index, np.setdiff1d(a, b))
+    np.testing.assert_array_equal(comparison.kept.index, np.intersect1d(a, b))
     assert comparison.n_gained == np.setdiff1d(b, a).size > 0
     assert comparison.n_lost == np.setdiff1d(a, b).size > 0
     assert comparison.n_kept == np.intersect1d(a, b).size > 0

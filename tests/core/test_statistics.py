@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from badpix_inspector.core.pixelsets import PixelSet
 from badpix_inspector.core.stages import Thresholds
 from badpix_inspector.core.statistics import (
     LABEL_ALREADY_BAD,
@@ -11,12 +12,20 @@ from badpix_inspector.core.statistics import (
     LABEL_HIGH,
     LABEL_LOW,
     LABEL_NONE,
+    FlagPixels,
     already_bad_mask,
     count_edge_flags,
-    flag_labels,
     flag_statistics,
     robust_sigma_sorted,
 )
+
+
+def flag_pixels(low, high, already_bad, forced_bad=None, forced_good=None):
+    def pixels(mask):
+        return PixelSet.from_mask(np.zeros(low.shape, bool) if mask is None else mask)
+
+    return FlagPixels(low=pixels(low), high=pixels(high), forced_bad=pixels(forced_bad),
+                      forced_good=pixels(forced_good), already_bad=pixels(already_bad))
 
 
 @pytest.mark.parametrize("dispaxis", [1, 2, None])
@@ -32,6 +41,8 @@ def test_edge_flag_count_matches_a_mask(dispaxis):
                 if dispaxis in (1, None):
                     edge[:, :half] = edge[:, -half:] = True
             assert count_edge_flags(flags, half, dispaxis) == (flags & edge).sum()
+            assert count_edge_flags(PixelSet.from_mask(flags), half, dispaxis) == (
+                flags & edge).sum()
 
 
 def test_robust_sigma_from_sorted_values_equals_numpys_mad():
@@ -58,13 +69,13 @@ def test_labels_follow_their_precedence():
     high[0, 2] = high[1, 0] = True
     forced_bad[2, 2] = forced_bad[1, 0] = True
     forced_good[3, 3] = forced_good[0, 2] = True
-    labels = flag_labels(already_bad, low, high, forced_bad, forced_good)
+    labels = flag_pixels(low, high, already_bad, forced_bad, forced_good).labels.image()
     assert labels.dtype == np.uint8
     assert labels[0, 0] == LABEL_ALREADY_BAD and labels[0, 1] == LABEL_LOW
     assert labels[0, 2] == LABEL_FORCED_GOOD and labels[1, 0] == LABEL_FORCED_BAD
     assert labels[2, 2] == LABEL_FORCED_BAD and labels[3, 3] == LABEL_FORCED_GOOD
     assert labels[3, 4] == LABEL_NONE
-    assert (flag_labels(already_bad, low, high) == np.maximum.reduce(
+    assert (flag_pixels(low, high, already_bad).labels.image() == np.maximum.reduce(
         [already_bad * LABEL_ALREADY_BAD, low * LABEL_LOW, high * LABEL_HIGH])).all()
 
 
@@ -86,19 +97,20 @@ def test_flag_statistics_counts_what_the_masks_hold():
     forced_good &= ~forced_bad
     final = (flags | forced_bad) & ~forced_good
     limits = Thresholds(-1.0, 2.0)
-    stats = flag_statistics(
-        counts=(int(low.sum()), int(high.sum())), n_finite=1000, flags=flags, final=final,
-        already_bad=already_bad, kernel_size=5, dispaxis=1, thresholds=limits, sigma=0.5,
-        forced_bad=forced_bad, forced_good=forced_good)
+    pixels = flag_pixels(low, high, already_bad, forced_bad, forced_good)
+    np.testing.assert_array_equal(pixels.final.mask(), final)
+    np.testing.assert_array_equal(pixels.algorithm.mask(), flags)
+    stats = flag_statistics(pixels=pixels, n_finite=1000, kernel_size=5, dispaxis=1,
+                            thresholds=limits, sigma=0.5)
+    assert stats.n_low == low.sum() and stats.n_high == high.sum()
     assert stats.n_total == flags.sum() and stats.fraction == flags.sum() / 1000
     assert stats.n_already_bad == already_bad.sum()
     assert stats.n_flagged_already_bad == (flags & already_bad).sum()
     assert stats.n_edge == count_edge_flags(flags, 2, 1)
     assert stats.n_forced_bad == forced_bad.sum() and stats.n_forced_good == forced_good.sum()
     assert stats.n_final == final.sum()
-    plain = flag_statistics(
-        counts=(int(low.sum()), int(high.sum())), n_finite=0, flags=flags, final=flags,
-        already_bad=already_bad, kernel_size=1, dispaxis=None, thresholds=limits, sigma=0.5)
+    plain = flag_statistics(pixels=flag_pixels(low, high, already_bad), n_finite=0,
+                            kernel_size=1, dispaxis=None, thresholds=limits, sigma=0.5)
     assert plain.n_final == flags.sum() and plain.n_edge == 0 and plain.fraction == 0.0
     assert plain.n_forced_bad == plain.n_forced_good == 0
     assert pytest.approx(0.5) == stats.sigma

@@ -16,8 +16,8 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QApplication, QPushButton, QToolButton
 
 from badpix_inspector.core.decide import DECIDE_LABELS
-from badpix_inspector.gui.image_panels import pool_labels
 from badpix_inspector.simulate import make_association
+from oracles import pool_labels
 
 
 def key(qtbot, widget, key, modifiers=Qt.KeyboardModifier.NoModifier):

@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 
 import badpix_inspector.gui.scaling as scaling
+from badpix_inspector.core.pixelsets import LabelLayers, PixelSet
 from badpix_inspector.gui.scaling import (
     NAN_INDEX,
     STRETCHES,
     DisplayCache,
     display_indices,
-    pool_labels,
     stretched_fraction,
 )
+from oracles import pool_labels
 
 
 @pytest.mark.parametrize("stretch", STRETCHES)
@@ -71,7 +72,8 @@ def test_the_cache_computes_once_per_image_and_forgets_images_that_are_gone(monk
     cache = DisplayCache()
     cache.choices["difference"] = ("zscale", None, "log")
     image = np.random.default_rng(1).normal(size=(64, 80)).astype(np.float32)
-    labels = (np.random.default_rng(2).random((64, 80)) < 0.01).astype(np.uint8)
+    flags = np.random.default_rng(2).random((64, 80)) < 0.01
+    labels = LabelLayers((64, 80), ((1, PixelSet.from_mask(flags)),))
     cache.pooling = 3
     worker = threading.Thread(target=cache.prepare, args=({"difference": image}, labels))
     worker.start()
@@ -80,15 +82,16 @@ def test_the_cache_computes_once_per_image_and_forgets_images_that_are_gone(monk
     indices = cache.indices(image, levels, "log")
     assert calls == ["log"]  # made by the worker, found by the panel
     np.testing.assert_array_equal(indices, original(image, levels, "log"))
-    assert cache.pooled(labels, 3) is cache.pooled(labels, 3)
-    np.testing.assert_array_equal(cache.pooled(labels, 3), pool_labels(labels, 3))
+    pooled = labels._made[3]  # pooled by the worker, for the panels to take
+    assert labels.pooled(3) is pooled
+    np.testing.assert_array_equal(pooled, pool_labels(flags.astype(np.uint8), 3))
     cache.indices(image, levels, "sqrt")  # another view: computed once more
     assert calls == ["log", "sqrt"]
     del image, indices
     gc.collect()
     other = np.zeros((64, 80), dtype=np.float32)
     cache.limits(other, "zscale")
-    assert len(cache._entries) == 2  # the labels and the new image; the old one is gone
+    assert len(cache._entries) == 1  # the new image; the old one is gone
 
 
 def test_limits_of_a_large_image_sample_it_but_min_max_sees_every_value():

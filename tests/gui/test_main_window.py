@@ -17,7 +17,6 @@ from PyQt6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QLabel, QSl
 
 from badpix_inspector.cli import main as command
 from badpix_inspector.gui import create_main_window
-from badpix_inspector.gui.image_panels import pool_labels
 from badpix_inspector.gui.parameters_panel import (
     OddSpinBox,
     fraction_to_slider,
@@ -85,7 +84,7 @@ def test_a_fraction_change_updates_counts_and_overlay_a_kernel_change_the_images
     count = window.findChild(QLabel, "flag_count").text().replace(",", "")
     assert count == str(second.statistics.n_total)
     assert panels["smoothed"].data is first.smoothed  # the filtered image was reused
-    assert np.array_equal(window.grid._labels, second.labels)
+    assert window.grid._labels is second.label_layers
     window.session.set_parameters(kernel_size=5)
     third = wait_for_result(qtbot, window)
     assert panels["smoothed"].data is third.smoothed is not first.smoothed
@@ -215,15 +214,6 @@ def test_odd_spin_box_and_log_slider():
     assert box.validate("15", 2)[0].name == "Acceptable"
     assert slider_to_fraction(0) == 1e-5 and slider_to_fraction(1000) == 0.5
     assert fraction_to_slider(0.0) == 0 and fraction_to_slider(0.5) == 1000
-
-
-def test_pool_labels_keeps_every_flag():
-    labels = np.zeros((5, 7), dtype=np.uint8)
-    labels[0, 0], labels[4, 6], labels[2, 3] = 3, 2, 1
-    pooled = pool_labels(labels, 2)
-    assert pooled.shape == (3, 4)
-    assert pooled[0, 0] == 3 and pooled[2, 3] == 2 and pooled[1, 1] == 1
-    assert pool_labels(labels, 1) is labels
 
 
 def test_screenshot_option(tmp_path):

@@ -53,7 +53,7 @@ def test_inspector_values_equal_the_arrays_and_arrows_move_it(qtbot, window):
         assert table.item(number, 0).text() == entry.name
         assert table.item(number, 2).text() == f"{entry.exposure.sci[row, column]:.5g}"
     minimum_row = [table.item(n, 5).text() for n in range(len(result.used))].index("◀ minimum")
-    assert minimum_row == result.source_index[row, column]
+    assert minimum_row == result.source_of(row, column)
     assert "flagged" in window.inspector.title.text()
     assert f"x={column + 1} y={row + 1} (FITS, 1-based)" in window.inspector.title.text()
     window.grid.setFocus()

@@ -14,10 +14,12 @@ from .decide import (
     raised_neighbours,
     suggest_fractions,
     suspect_flags,
+    suspect_pixels,
 )
 from .edits import FORCED_BAD, FORCED_GOOD, ManualEdits, final_flags
 from .medfilt import dispersion_array_axis, median_filter
 from .parameters import PARAMETER_SPECS, ParameterError, SelfcalParameters, validate_dispaxis
+from .pixelsets import LabelLayers, PixelSet
 from .selfcal import badpix_selfcal
 from .stages import (
     DO_NOT_USE,
@@ -53,8 +55,10 @@ __all__ = [
     "Decisions",
     "Filtered",
     "FlagComparison",
+    "LabelLayers",
     "ManualEdits",
     "ParameterError",
+    "PixelSet",
     "SelfcalParameters",
     "SelfcalStages",
     "SuspectRule",
@@ -77,6 +81,7 @@ __all__ = [
     "smooth",
     "suggest_fractions",
     "suspect_flags",
+    "suspect_pixels",
     "thresholds",
     "validate_dispaxis",
 ]

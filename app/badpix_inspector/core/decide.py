@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from .medfilt import dispersion_array_axis
 from .parameters import PARAMETER_SPECS
+from .pixelsets import LabelLayers, PixelSet
 from .stages import Thresholds, thresholds
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "raised_neighbours",
     "suggest_fractions",
     "suspect_flags",
+    "suspect_pixels",
 ]
 
 log = logging.getLogger(__name__)
@@ -66,64 +69,69 @@ class FlagComparison:
 
     Attributes
     ----------
-    gained : numpy.ndarray of bool
+    gained : PixelSet
         Flagged now and not in A.
-    lost : numpy.ndarray of bool
+    lost : PixelSet
         Flagged in A and not now.
-    kept : numpy.ndarray of bool
+    kept : PixelSet
         Flagged in both.
     """
 
-    gained: np.ndarray
-    lost: np.ndarray
-    kept: np.ndarray
+    gained: PixelSet
+    lost: PixelSet
+    kept: PixelSet
 
     @property
     def n_gained(self) -> int:
         """How many pixels are flagged now and were not in A."""
-        return int(np.count_nonzero(self.gained))
+        return self.gained.size
 
     @property
     def n_lost(self) -> int:
         """How many pixels were flagged in A and are not now."""
-        return int(np.count_nonzero(self.lost))
+        return self.lost.size
 
     @property
     def n_kept(self) -> int:
         """How many pixels are flagged in both."""
-        return int(np.count_nonzero(self.kept))
+        return self.kept.size
 
 
-def compare_flags(reference: np.ndarray, current: np.ndarray) -> FlagComparison:
-    """Compare two flag masks (final flags, hand edits included, if that is what is given).
+def _pixels(flags: np.ndarray | PixelSet) -> PixelSet:
+    return flags if isinstance(flags, PixelSet) else PixelSet.from_mask(flags)
+
+
+def compare_flags(
+    reference: np.ndarray | PixelSet, current: np.ndarray | PixelSet
+) -> FlagComparison:
+    """Compare two sets of flags (final flags, hand edits included, if that is what is given).
 
     Parameters
     ----------
-    reference : numpy.ndarray of bool
+    reference : numpy.ndarray of bool or PixelSet
         The flags pinned as A.
-    current : numpy.ndarray of bool
-        The flags now, of the same shape.
+    current : numpy.ndarray of bool or PixelSet
+        The flags now, of the same detector.
 
     Returns
     -------
     FlagComparison
-        The gained, lost and kept masks, with their counts.
+        The gained, lost and kept pixels, with their counts.
 
     Raises
     ------
     ValueError
         When the shapes differ (A was pinned on other data).
     """
-    reference = np.asarray(reference, dtype=bool)
-    current = np.asarray(current, dtype=bool)
+    reference, current = _pixels(reference), _pixels(current)
     if reference.shape != current.shape:
         raise ValueError(
             f"the reference flags are {reference.shape}, the current ones {current.shape}: "
             "pin the reference again on these data"
         )
-    return FlagComparison(
-        gained=current & ~reference, lost=reference & ~current, kept=reference & current
-    )
+    return FlagComparison(gained=current.difference(reference),
+                          lost=reference.difference(current),
+                          kept=current.intersection(reference))
 
 
 # ------------------------------------------------------------------------------ robust σ
@@ -307,6 +315,46 @@ def raised_neighbours(
     return raised, available
 
 
+def suspect_pixels(
+    difference: np.ndarray,
+    limits: Thresholds,
+    dispaxis: int | None,
+    flags: PixelSet,
+    *,
+    half_width: int = SUSPECT_HALF_WIDTH,
+    min_fraction: float = SUSPECT_MIN_FRACTION,
+    level: float = SUSPECT_LEVEL,
+) -> PixelSet:
+    """Return the flags of ``flags`` that are probably spectral lines (see `suspect_flags`).
+
+    The same rule, on pixel sets: it costs in proportion to the flags judged, never a
+    pass over the detector. Pixels of ``flags`` inside the thresholds (forced bad by hand)
+    are never suspect.
+    """
+    if half_width < 1:
+        raise ValueError(f"half_width must be 1 or more, not {half_width}")
+    if not 0 < min_fraction <= 1:
+        raise ValueError(f"min_fraction must be in (0, 1], not {min_fraction}")
+    difference = np.asarray(difference)
+    axis = dispersion_array_axis(dispaxis)
+    if axis is None or not flags.size:
+        return PixelSet.empty(difference.shape)
+    values = difference.reshape(-1)[flags.index]
+    above = values > limits.high
+    judged = above | (values < limits.low)
+    index = flags.index[judged]
+    above = above[judged]
+    rows, columns = np.divmod(index, difference.shape[1])
+    bounds = np.where(above, level * float(limits.high), level * float(limits.low))
+    raised, available = raised_neighbours(
+        difference, rows, columns, bounds, above, cross_axis=1 - axis, half_width=half_width
+    )
+    enough = available >= half_width
+    # raised / available >= min_fraction, in integers where possible.
+    called = enough & (raised >= min_fraction * available - 1e-9)
+    return PixelSet(difference.shape, index[called])
+
+
 def suspect_flags(
     difference: np.ndarray,
     limits: Thresholds,
@@ -367,33 +415,14 @@ def suspect_flags(
     numpy.ndarray of bool
         The suspect flags, the shape of ``difference``.
     """
-    if half_width < 1:
-        raise ValueError(f"half_width must be 1 or more, not {half_width}")
-    if not 0 < min_fraction <= 1:
-        raise ValueError(f"min_fraction must be in (0, 1], not {min_fraction}")
     difference = np.asarray(difference)
-    suspect = np.zeros(difference.shape, dtype=bool)
-    axis = dispersion_array_axis(dispaxis)
-    if axis is None:
-        return suspect
-    high_side = difference > limits.high
-    low_side = difference < limits.low
-    judged = high_side | low_side
-    if flags is not None:
-        judged &= np.asarray(flags, dtype=bool)
-    rows, columns = np.nonzero(judged)
-    if rows.size == 0:
-        return suspect
-    above = high_side[rows, columns]
-    bounds = np.where(above, level * float(limits.high), level * float(limits.low))
-    raised, available = raised_neighbours(
-        difference, rows, columns, bounds, above, cross_axis=1 - axis, half_width=half_width
-    )
-    enough = available >= half_width
-    # raised / available >= min_fraction, in integers where possible.
-    called = enough & (raised >= min_fraction * available - 1e-9)
-    suspect[rows[called], columns[called]] = True
-    return suspect
+    if flags is None:
+        judged = PixelSet.from_mask((difference > limits.high) | (difference < limits.low))
+    else:
+        judged = PixelSet.from_mask(np.asarray(flags, dtype=bool))
+    suspect = suspect_pixels(difference, limits, dispaxis, judged, half_width=half_width,
+                             min_fraction=min_fraction, level=level)
+    return suspect.mask().copy()
 
 
 # ------------------------------------------------------------------ everything, per result
@@ -414,7 +443,7 @@ class SuspectRule:
             raise ValueError(f"min_fraction must be in (0, 1], not {self.min_fraction!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Decisions:
     """What helps decide, for one result: compare with A, suspect flags, thresholds in σ.
 
@@ -423,14 +452,10 @@ class Decisions:
     comparison : FlagComparison or None
         The final flags against the reference A (None when no A is pinned, or A has
         another shape).
-    compare_labels : numpy.ndarray of uint8 or None
-        `DECIDE_LABELS` "kept", "lost", "gained" per pixel (0 elsewhere).
-    suspect : numpy.ndarray of bool
+    suspect_pixels : PixelSet
         The final flags that are suspect (see `suspect_flags`).
-    suspect_labels : numpy.ndarray of uint8
-        `DECIDE_LABELS` "flagged" for a final flag, "suspect" for a suspect one.
-    n_suspect : int
-        How many flags are suspect.
+    final : PixelSet
+        The final flags judged.
     rule : SuspectRule
         The rule's numbers used.
     thresholds_sigma : tuple of float
@@ -439,31 +464,60 @@ class Decisions:
     """
 
     comparison: FlagComparison | None
-    compare_labels: np.ndarray | None
-    suspect: np.ndarray
-    suspect_labels: np.ndarray
-    n_suspect: int
+    suspect_pixels: PixelSet
+    final: PixelSet
     rule: SuspectRule
     thresholds_sigma: tuple[float, float]
 
+    @property
+    def n_suspect(self) -> int:
+        """How many flags are suspect."""
+        return self.suspect_pixels.size
 
-def _labels(masks: dict[str, np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
-    labels = np.zeros(shape, dtype=np.uint8)
-    for name, mask in masks.items():  # in increasing label order: the larger wins
-        labels[mask] = DECIDE_LABELS[name]
-    return labels
+    @property
+    def suspect(self) -> np.ndarray:
+        """The suspect flags as a mask (read-only)."""
+        return self.suspect_pixels.mask()
+
+    @cached_property
+    def compare_layers(self) -> LabelLayers | None:
+        """`DECIDE_LABELS` "kept", "lost" and "gained" as label layers (None without A)."""
+        if self.comparison is None:
+            return None
+        comparison = self.comparison
+        return LabelLayers(self.final.shape, (
+            (DECIDE_LABELS["kept"], comparison.kept), (DECIDE_LABELS["lost"], comparison.lost),
+            (DECIDE_LABELS["gained"], comparison.gained)))  # fmt: skip
+
+    @cached_property
+    def suspect_layers(self) -> LabelLayers:
+        """`DECIDE_LABELS` "flagged" for a final flag, "suspect" for a suspect one."""
+        return LabelLayers(self.final.shape, (
+            (DECIDE_LABELS["flagged"], self.final),
+            (DECIDE_LABELS["suspect"], self.suspect_pixels)))  # fmt: skip
+
+    @property
+    def compare_labels(self) -> np.ndarray | None:
+        """The comparison's label image (uint8; None without A)."""
+        layers = self.compare_layers
+        return None if layers is None else layers.image()
+
+    @property
+    def suspect_labels(self) -> np.ndarray:
+        """The suspect flags' label image (uint8)."""
+        return self.suspect_layers.image()
 
 
 def decide(
     difference: np.ndarray,
-    sorted_difference: np.ndarray,
+    sorted_difference: np.ndarray | None,
     limits: Thresholds,
     dispaxis: int | None,
-    final: np.ndarray,
+    final: np.ndarray | PixelSet,
     *,
     fractions: tuple[float, float],
     sigma: float,
-    reference: np.ndarray | None = None,
+    reference: np.ndarray | PixelSet | None = None,
     rule: SuspectRule = SuspectRule(),
 ) -> Decisions:
     """Return the `Decisions` of one result (the window's worker calls this per result).
@@ -472,19 +526,19 @@ def decide(
     ----------
     difference : numpy.ndarray
         The difference image.
-    sorted_difference : numpy.ndarray
-        Its finite values, sorted.
+    sorted_difference : numpy.ndarray or None
+        Its finite values, sorted (None while not known: no thresholds in σ then).
     limits : Thresholds
         The thresholds of ``fractions``.
     dispaxis : {1, 2, None}
         The dispersion axis the step used.
-    final : numpy.ndarray of bool
+    final : numpy.ndarray of bool or PixelSet
         The final flags (hand edits included): what is compared and judged.
     fractions : tuple of float
         ``(flagfrac_lower, flagfrac_upper)``.
     sigma : float
         The robust σ of the difference.
-    reference : numpy.ndarray of bool, optional
+    reference : numpy.ndarray of bool or PixelSet, optional
         The final flags pinned as A.
     rule : SuspectRule
         The suspect rule's numbers.
@@ -493,19 +547,16 @@ def decide(
     -------
     Decisions
     """
-    comparison = compare_labels = None
-    if reference is not None and reference.shape == final.shape:
-        comparison = compare_flags(reference, final)
-        compare_labels = _labels({"kept": comparison.kept, "lost": comparison.lost,
-                                  "gained": comparison.gained}, final.shape)
-    suspect = suspect_flags(difference, limits, dispaxis, flags=final,
-                            half_width=int(rule.half_width), min_fraction=rule.min_fraction)
-    suspect_labels = _labels({"flagged": final, "suspect": suspect}, final.shape)
+    final = _pixels(final)
+    comparison = None
+    if reference is not None:
+        reference = _pixels(reference)
+        if reference.shape == final.shape:
+            comparison = compare_flags(reference, final)
+    suspect = suspect_pixels(difference, limits, dispaxis, final,
+                             half_width=int(rule.half_width), min_fraction=rule.min_fraction)
     in_sigma = (float("nan"), float("nan"))
     if sorted_difference is not None and sorted_difference.size:
         in_sigma = fractions_in_sigma(sorted_difference, *fractions, sigma, limits=limits)
-    return Decisions(
-        comparison=comparison, compare_labels=compare_labels, suspect=suspect,
-        suspect_labels=suspect_labels, n_suspect=int(np.count_nonzero(suspect)), rule=rule,
-        thresholds_sigma=in_sigma,
-    )
+    return Decisions(comparison=comparison, suspect_pixels=suspect, final=final, rule=rule,
+                     thresholds_sigma=in_sigma)

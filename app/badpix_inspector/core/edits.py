@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .pixelsets import PixelSet
+
 __all__ = ["FORCED_BAD", "FORCED_GOOD", "ManualEdits", "final_flags"]
 
 FORCED_BAD, FORCED_GOOD, UNEDITED = np.int8(1), np.int8(-1), np.int8(0)
@@ -53,6 +55,7 @@ class ManualEdits:
         self._redo: list[_Step] = []
         #: Counts every change (edit, undo, redo); compare with a saved value for "unsaved".
         self.revision = 0
+        self._pixel_sets: tuple[int, PixelSet, PixelSet] | None = None
 
     @property
     def forced_bad(self) -> np.ndarray:
@@ -63,6 +66,22 @@ class ManualEdits:
     def forced_good(self) -> np.ndarray:
         """Mask of the pixels forced good."""
         return self.state == FORCED_GOOD
+
+    def pixel_sets(self) -> tuple[PixelSet, PixelSet]:
+        """Return the pixels forced bad and forced good, as pixel sets.
+
+        Made once per change (one pass over the detector), then shared by every request
+        until the next edit: a parameter change does not copy the edits.
+        """
+        found = self._pixel_sets
+        if found is None or found[0] != self.revision:
+            edited = np.flatnonzero(self.state)
+            values = self.state.reshape(-1)[edited]
+            found = (self.revision,
+                     PixelSet(self.shape, edited[values == FORCED_BAD]),
+                     PixelSet(self.shape, edited[values == FORCED_GOOD]))
+            self._pixel_sets = found
+        return found[1], found[2]
 
     @property
     def n_forced_bad(self) -> int:

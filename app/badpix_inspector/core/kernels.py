@@ -65,10 +65,12 @@ import numpy as np
 from . import memory
 
 __all__ = [
+    "beyond",
     "compiled_median_filter",
     "percentile_limits",
     "plain_path",
     "ready",
+    "sorted_non_nan",
     "sorted_percentiles",
     "table_lookup",
     "warm_up",
@@ -187,7 +189,8 @@ def _load(compile_aside: bool = False) -> None:
 _lock_load = threading.Lock()
 
 _KERNEL_NAMES = ("prepare15_down", "prepare15_across", "median15_down", "median15_across",
-                 "median_down", "median_across", "square_ranks", "tails", "table_lookup")
+                 "median_down", "median_across", "square_ranks", "tails", "table_lookup",
+                 "compact", "close_gap", "beyond")
 
 
 def _cached(module) -> bool:
@@ -232,6 +235,9 @@ def _exercise(module, dtype) -> None:
     table = np.arange(5, dtype=np.uint8)
     module.table_lookup(values, dtype(1), np.float32(0.1), 4, table, np.empty(50, np.uint8),
                         0, 50)
+    module.close_gap(values.copy(), 5, 0, module.compact(values, values.copy(), 0, 50))
+    module.beyond(values, dtype(10), dtype(40), np.empty(50, np.int64), np.empty(50, np.int64),
+                  0, 50)
 
 
 def _partition(size: int, threads: int) -> list[tuple[int, int]]:
@@ -435,8 +441,8 @@ def table_lookup(
     numpy.ndarray or None
         uint8, the shape of ``values``.
     """
-    module = _compiled
-    if not ready() or values.dtype not in _ready_dtypes:
+    module = _usable(values)
+    if module is None:
         return None
     flat = _as_compiled(values).reshape(-1)
     table = np.ascontiguousarray(table, dtype=np.uint8)
@@ -446,6 +452,98 @@ def table_lookup(
     _run(lambda a, b: module.table_lookup(flat, low_value, step_scale, steps, table, out, a, b),
          _partition(flat.size, threads))
     return out.reshape(values.shape)
+
+
+def _usable(*arrays: np.ndarray):
+    """Return the compiled module if its kernels take these arrays now, else None."""
+    module = _compiled
+    if not ready() or any(array.dtype not in _ready_dtypes for array in arrays):
+        return None
+    return module
+
+
+def sorted_non_nan(values: np.ndarray, threads: int = 2) -> np.ndarray | None:
+    """Return the non-NaN values of ``values``, sorted (1-D), or None when not ready.
+
+    The same array as ``numpy.sort(values[~numpy.isnan(values)])``: each thread copies the
+    non-NaN values of its share into place, the shares are closed up, and numpy sorts.
+    """
+    module = _usable(values)
+    if module is None:
+        return None
+    flat = _as_compiled(values).reshape(-1)
+    out = np.empty(flat.size, flat.dtype)
+    pieces = _partition(flat.size, threads)
+    counts = dict.fromkeys(pieces, 0)
+
+    def copy(start: int, stop: int) -> None:
+        counts[(start, stop)] = module.compact(flat, out, start, stop)
+
+    _run(copy, pieces)
+    end = 0
+    for start, stop in pieces:
+        if start != end:
+            module.close_gap(out, start, end, counts[(start, stop)])
+        end += counts[(start, stop)]
+    kept = out[:end]
+    kept.sort()
+    # The NaNs' room at the end is given back only by a copy; it is small (a few per cent
+    # at most), so the view is kept.
+    return kept
+
+
+def beyond(
+    values: np.ndarray, low, high, counts: tuple[int, int] | None = None, threads: int = 2
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Flat indices (int64, ascending) of the values strictly below ``low`` / above ``high``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        float32 or float64, any shape.
+    low, high : scalar
+        The bounds, in the values' dtype (see `stages._exact_bounds`).
+    counts : (int, int), optional
+        How many there are on each side, when known (from the sorted values): the
+        buffers are then made to measure.
+    threads : int
+        Threads sharing the pass.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray) or None
+        The low and the high indices, or None when the kernels are not ready.
+    """
+    module = _usable(values)
+    if module is None:
+        return None
+    flat = _as_compiled(values).reshape(-1)
+    kind = flat.dtype.type
+    low, high = kind(low), kind(high)
+    pieces = _partition(flat.size, threads)
+    found: dict[tuple[int, int], tuple] = {}
+
+    def collect(start: int, stop: int, room_low: int, room_high: int) -> None:
+        buffers = (np.empty(room_low, np.int64), np.empty(room_high, np.int64))
+        found[(start, stop)] = (*module.beyond(flat, low, high, *buffers, start, stop),
+                                *buffers)
+
+    def room(total: int | None, start: int, stop: int) -> int:
+        if total is not None:
+            return total
+        return max(1024, (stop - start) // 256)  # a guess, grown below if too small
+
+    _run(lambda a, b: collect(a, b, room(counts and counts[0], a, b),
+                              room(counts and counts[1], a, b)), pieces)
+    low_parts, high_parts = [], []
+    for start, stop in pieces:
+        low_count, high_count, low_index, high_index = found[(start, stop)]
+        if low_count > low_index.size or high_count > high_index.size:
+            collect(start, stop, low_count, high_count)  # the guess was short: once more
+            low_count, high_count, low_index, high_index = found[(start, stop)]
+        low_parts.append(low_index[:low_count])
+        high_parts.append(high_index[:high_count])
+    return np.concatenate(low_parts), np.concatenate(high_parts)
 
 
 def _numpy_linear(
@@ -613,7 +711,8 @@ def percentile_limits(
         The low and the high percentile.
     with_flags : bool
         Also return the flat indices, ascending, of the values strictly below the low
-        limit or above the high one (what ``numpy.flatnonzero`` of the flag mask gives).
+        limit and of those strictly above the high one (what ``numpy.flatnonzero`` of
+        each side's mask gives), as a pair.
     threads : int, optional
         Threads sharing the pass over the values; default: the cores, at most 4.
 
@@ -640,9 +739,5 @@ def percentile_limits(
     # tail and every value above the high one in the high tail (a NaN limit fails here).
     if not (low_limit <= below and high_limit >= above):
         return None
-    # Disjoint (low <= high: the fractions are at most a half each), each ascending.
-    flagged = np.concatenate(
-        [low_index[low_values < low_limit], high_index[high_values > high_limit]]
-    )
-    flagged.sort()
-    return limits, flagged
+    # Each side's indices were collected in ascending order.
+    return limits, (low_index[low_values < low_limit], high_index[high_values > high_limit])

@@ -18,6 +18,7 @@ import numpy as np
 from . import kernels
 from .medfilt import median_filter
 from .parameters import SelfcalParameters, validate_dispaxis
+from .pixelsets import PixelSet
 
 __all__ = [
     "DO_NOT_USE",
@@ -298,8 +299,10 @@ class Filtered:
         over the image (an index, then two binary searches), which is what the window
         needs while a slider moves. ±inf count as nanpercentile and the flags count them.
         """
-        values = self.difference[~np.isnan(self.difference)]
-        values.sort()
+        values = kernels.sorted_non_nan(self.difference)
+        if values is None:
+            values = self.difference[~np.isnan(self.difference)]
+            values.sort()
         return values
 
     @property
@@ -352,6 +355,50 @@ class Filtered:
         )
         return below, above
 
+    def beyond(
+        self, limits: Thresholds, counts: tuple[int, int] | None = None
+    ) -> tuple[PixelSet, PixelSet]:
+        """Return the pixels strictly below ``low`` and strictly above ``high``.
+
+        The pixels `flag_sides` marks, found in one pass that keeps only their indices
+        (the compiled kernel when it is ready, else numpy). ``counts``, when known (from
+        `count_beyond`), sizes the kernel's buffers exactly.
+        """
+        difference = self.difference
+        bounds = _exact_bounds(limits, difference.dtype)
+        found = kernels.beyond(difference, *bounds, counts=counts)
+        if found is None:
+            found = (np.flatnonzero(difference < bounds[0]),
+                     np.flatnonzero(difference > bounds[1]))
+        shape = difference.shape
+        return (PixelSet.from_flat(shape, found[0], ordered=True),
+                PixelSet.from_flat(shape, found[1], ordered=True))
+
+    def flags_for(
+        self, flagfrac_lower: float, flagfrac_upper: float
+    ) -> tuple[Thresholds, PixelSet, PixelSet]:
+        """Return the limits for these fractions and the pixels beyond them (low, high).
+
+        Once the values are sorted (`sorted_values`), the limits are an index into them
+        and the counts two binary searches; before, the compiled tail kernel gives the
+        limits and the flags together from one pass that keeps only the tails, which is
+        cheaper than sorting first. Otherwise `thresholds` and `beyond`. All give the same
+        limits and pixels.
+        """
+        if self.is_sorted:
+            limits = self.thresholds(flagfrac_lower, flagfrac_upper)
+            return (limits, *self.beyond(limits, self.count_beyond(limits)))
+        percentiles = [flagfrac_lower * 100, (1 - flagfrac_upper) * 100]
+        found = kernels.percentile_limits(self.difference, percentiles, with_flags=True)
+        if found is not None:
+            (low, high), (low_index, high_index) = found
+            shape = self.difference.shape
+            return (Thresholds(low=low, high=high),
+                    PixelSet.from_flat(shape, low_index, ordered=True),
+                    PixelSet.from_flat(shape, high_index, ordered=True))
+        limits = self.thresholds(flagfrac_lower, flagfrac_upper)
+        return (limits, *self.beyond(limits))
+
     def flag_indices(
         self, flagfrac_lower: float, flagfrac_upper: float
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -364,7 +411,7 @@ class Filtered:
             percentiles = [flagfrac_lower * 100, (1 - flagfrac_upper) * 100]
             found = kernels.percentile_limits(self.difference, percentiles, with_flags=True)
             if found is not None:
-                return np.unravel_index(found[1], self.difference.shape)
+                return np.unravel_index(np.union1d(*found[1]), self.difference.shape)
         limits = self.thresholds(flagfrac_lower, flagfrac_upper)
         return np.nonzero(flag_mask(self.difference, limits))
 

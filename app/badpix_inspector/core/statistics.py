@@ -1,16 +1,20 @@
-"""What the flags amount to: counts, robust sigma, edge counts and the overlay's label image.
+"""What the flags amount to: counts, robust sigma, edge counts and the overlay's labels.
 
 Plain functions on arrays (no Qt, no files), used by the window's session model and
-tested on their own. The names follow the rest of the package: ``already_bad`` are the
-science pixels that were DO_NOT_USE before the step.
+tested on their own. The flags of one result are a `FlagPixels`: pixel sets (sorted flat
+indices, `PixelSet`), so that everything derived from them per result costs in proportion
+to the flags, not to the detector. The names follow the rest of the package:
+``already_bad`` are the science pixels that were DO_NOT_USE before the step.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
+from .pixelsets import LabelLayers, PixelSet
 from .stages import DO_NOT_USE, Thresholds
 
 __all__ = [
@@ -20,10 +24,11 @@ __all__ = [
     "LABEL_HIGH",
     "LABEL_LOW",
     "LABEL_NONE",
+    "FlagPixels",
     "FlagStatistics",
+    "already_bad_labels",
     "already_bad_mask",
     "count_edge_flags",
-    "flag_labels",
     "flag_statistics",
     "robust_sigma_sorted",
 ]
@@ -88,26 +93,67 @@ def already_bad_mask(dq: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarra
     return (dq & DO_NOT_USE) != 0
 
 
-def flag_labels(
-    already_bad: np.ndarray,
-    low: np.ndarray,
-    high: np.ndarray,
-    forced_bad: np.ndarray | None = None,
-    forced_good: np.ndarray | None = None,
-) -> np.ndarray:
-    """Return the overlay's label image (uint8, one ``LABEL_*`` value per pixel).
+def already_bad_labels(already_bad: PixelSet) -> LabelLayers:
+    """Return the label layers of the pixels already DO_NOT_USE (the overlay's base)."""
+    return LabelLayers(already_bad.shape, ((LABEL_ALREADY_BAD, already_bad),))
 
-    Precedence: forced good and forced bad (hand edits) over high, over low, over
-    already DO_NOT_USE.
+
+@dataclass(frozen=True, eq=False)
+class FlagPixels:
+    """The flags of one result, as pixel sets.
+
+    Attributes
+    ----------
+    low, high : PixelSet
+        The algorithm's flags below the low and above the high threshold.
+    forced_bad, forced_good : PixelSet
+        The hand edits (disjoint).
+    already_bad : PixelSet
+        Science pixels DO_NOT_USE before the step.
+    base : LabelLayers or None
+        The overlay's layers of ``already_bad``, shared by the results of one science
+        exposure (see `labels`); made here when not given.
     """
-    labels = already_bad.view(np.uint8) * np.uint8(LABEL_ALREADY_BAD)
-    np.maximum(labels, low.view(np.uint8) * np.uint8(LABEL_LOW), out=labels)
-    np.maximum(labels, high.view(np.uint8) * np.uint8(LABEL_HIGH), out=labels)
-    if forced_bad is not None:
-        labels[forced_bad] = LABEL_FORCED_BAD
-    if forced_good is not None:
-        labels[forced_good] = LABEL_FORCED_GOOD
-    return labels
+
+    low: PixelSet
+    high: PixelSet
+    forced_bad: PixelSet
+    forced_good: PixelSet
+    already_bad: PixelSet
+    base: LabelLayers | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """The detector's shape."""
+        return self.low.shape
+
+    @property
+    def edited(self) -> bool:
+        """True when some pixel is forced bad or good."""
+        return bool(self.forced_bad.size or self.forced_good.size)
+
+    @cached_property
+    def algorithm(self) -> PixelSet:
+        """The algorithm's flags: low and high."""
+        return self.low.union(self.high)
+
+    @cached_property
+    def final(self) -> PixelSet:
+        """The flags in the end: ``(algorithm | forced bad) & ~forced good``."""
+        return self.algorithm.union(self.forced_bad).difference(self.forced_good)
+
+    @cached_property
+    def labels(self) -> LabelLayers:
+        """The overlay's labels: already DO_NOT_USE, low, high, forced bad, forced good.
+
+        In that order of precedence (the larger ``LABEL_*`` value wins): a flag is never
+        hidden by a pre-existing DO_NOT_USE, nor a hand edit by the algorithm's flags.
+        """
+        base = self.base if self.base is not None else already_bad_labels(self.already_bad)
+        return LabelLayers(self.shape, (
+            (LABEL_LOW, self.low), (LABEL_HIGH, self.high),
+            (LABEL_FORCED_BAD, self.forced_bad), (LABEL_FORCED_GOOD, self.forced_good),
+        ), base=base)  # fmt: skip
 
 
 def _kth_distance(values: np.ndarray, centre: float, split: int, k: int) -> float:
@@ -159,12 +205,12 @@ def robust_sigma_sorted(values: np.ndarray) -> float:
     return 1.4826 * 0.5 * (low + high)
 
 
-def count_edge_flags(flags: np.ndarray, half: int, dispaxis: int | None) -> int:
+def count_edge_flags(flags: np.ndarray | PixelSet, half: int, dispaxis: int | None) -> int:
     """Count flags within ``half`` pixels of the edges the filter window runs into.
 
     Parameters
     ----------
-    flags : numpy.ndarray of bool
+    flags : numpy.ndarray of bool or PixelSet
         The algorithm's flags.
     half : int
         ``kernel_size // 2``.
@@ -177,52 +223,37 @@ def count_edge_flags(flags: np.ndarray, half: int, dispaxis: int | None) -> int:
     int
         Flags in those bands, each pixel counted once.
     """
-    if half == 0:
+    if not isinstance(flags, PixelSet):
+        flags = PixelSet.from_mask(flags)
+    if half == 0 or not flags.size:
         return 0
     rows, columns = flags.shape
-    if rows <= 2 * half or columns <= 2 * half:  # the bands overlap: count through a mask
-        edge = np.zeros(flags.shape, dtype=bool)
-        if dispaxis in (2, None):
-            edge[:half, :] = edge[-half:, :] = True
-        if dispaxis in (1, None):
-            edge[:, :half] = edge[:, -half:] = True
-        return int(np.count_nonzero(flags & edge))
-    count = 0
+    row, column = flags.rows_columns()
+    edge = np.zeros(flags.size, dtype=bool)
     if dispaxis in (2, None):  # the window runs along rows: top and bottom bands
-        count += int(np.count_nonzero(flags[:half])) + int(np.count_nonzero(flags[-half:]))
-    if dispaxis in (1, None):  # along columns: left and right bands (corners counted once)
-        middle = slice(half, rows - half) if dispaxis is None else slice(None)
-        count += int(np.count_nonzero(flags[middle, :half]))
-        count += int(np.count_nonzero(flags[middle, -half:]))
-    return count
+        edge |= (row < half) | (row >= rows - half)
+    if dispaxis in (1, None):  # along columns: left and right bands
+        edge |= (column < half) | (column >= columns - half)
+    return int(np.count_nonzero(edge))
 
 
 def flag_statistics(
     *,
-    counts: tuple[int, int],
+    pixels: FlagPixels,
     n_finite: int,
-    flags: np.ndarray,
-    final: np.ndarray,
-    already_bad: np.ndarray,
     kernel_size: int,
     dispaxis: int | None,
     thresholds: Thresholds,
     sigma: float,
-    forced_bad: np.ndarray | None = None,
-    forced_good: np.ndarray | None = None,
 ) -> FlagStatistics:
     """Count what the flags amount to.
 
     Parameters
     ----------
-    counts : (int, int)
-        Pixels below the low and above the high threshold (from the sorted difference).
+    pixels : FlagPixels
+        The flags and hand edits.
     n_finite : int
         Finite pixels of the difference image.
-    flags, final : numpy.ndarray of bool
-        The algorithm's flags, and the flags with the hand edits (may be ``flags`` itself).
-    already_bad : numpy.ndarray of bool
-        Science pixels DO_NOT_USE before the step.
     kernel_size : int
         The filter length (the edge bands are ``kernel_size // 2`` wide).
     dispaxis : {1, 2, None}
@@ -231,21 +262,19 @@ def flag_statistics(
         The limits in data units.
     sigma : float
         Robust sigma of the difference image.
-    forced_bad, forced_good : numpy.ndarray of bool, optional
-        The hand edits.
 
     Returns
     -------
     FlagStatistics
     """
-    n_low, n_high = counts
+    n_low, n_high = pixels.low.size, pixels.high.size
+    algorithm = pixels.algorithm
     return FlagStatistics(
         n_low=n_low, n_high=n_high, n_total=n_low + n_high, n_finite=n_finite,
-        n_already_bad=int(np.count_nonzero(already_bad)),
-        n_flagged_already_bad=int(np.count_nonzero(flags & already_bad)),
-        n_edge=count_edge_flags(flags, kernel_size // 2, dispaxis),
+        n_already_bad=pixels.already_bad.size,
+        n_flagged_already_bad=algorithm.intersection(pixels.already_bad).size,
+        n_edge=count_edge_flags(algorithm, kernel_size // 2, dispaxis),
         thresholds=thresholds, sigma=sigma,
-        n_forced_bad=0 if forced_bad is None else int(np.count_nonzero(forced_bad)),
-        n_forced_good=0 if forced_good is None else int(np.count_nonzero(forced_good)),
-        n_final=int(np.count_nonzero(final)) if final is not flags else n_low + n_high,
+        n_forced_bad=pixels.forced_bad.size, n_forced_good=pixels.forced_good.size,
+        n_final=pixels.final.size,
     )  # fmt: skip

@@ -297,7 +297,7 @@ class DecideCommands:
         if decisions is None or decisions.n_suspect == 0:
             self._say("No suspect flags to unflag.")
             return 0
-        rows, columns = decisions.suspect.nonzero()
+        rows, columns = decisions.suspect_pixels.rows_columns()
         changed = self.session.edit_pixels(rows, columns, -1, next_gesture())
         # The button greys out now: Qt would hand the focus to the rule's spin box, which
         # keeps Ctrl+Z for its own text. The images take it, so Ctrl+Z undoes the edit.

@@ -11,6 +11,7 @@ from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import QGridLayout, QWidget
 
+from ..core.pixelsets import LabelLayers
 from ..session import (
     LABEL_ALREADY_BAD,
     LABEL_FORCED_BAD,
@@ -21,12 +22,12 @@ from ..session import (
 )
 from .image_panel import COLORMAPS, TOOLS, EditViewBox, ImagePanel, next_gesture
 from .overlay_modes import DECIDE_COLOURS, OVERLAY_MODES, labels_for
-from .scaling import DisplayCache, pool_labels
+from .scaling import DisplayCache
 from .throttle import Throttle
 
 __all__ = [
     "COLORMAPS", "FLAG_COLOURS", "PANELS", "TOOLS", "EditViewBox", "ImageGrid", "ImagePanel",
-    "overlay_lut", "pool_labels",
+    "overlay_lut",
 ]
 
 #: Panel key and title.
@@ -117,7 +118,7 @@ class ImageGrid(QWidget):
             panel.plot.getViewBox().setYLink(first)
         self._lut = overlay_lut()
         self._shape: tuple[int, ...] | None = None
-        self._labels: np.ndarray | None = None
+        self._labels: LabelLayers | None = None
         self._pooling = 0
         #: What the overlay shows (`OVERLAY_MODES`): the flags, the comparison with A, or
         #: the suspect flags.
@@ -303,7 +304,7 @@ class ImageGrid(QWidget):
             return
         self._pooling = factor
         self.display.pooling = factor  # the worker pools the next results' labels so
-        labels = None if self._labels is None else self.display.pooled(self._labels, factor)
+        labels = None if self._labels is None else self._labels.pooled(factor)
         shape = None
         if labels is not None:
             shape = (labels.shape[0] * factor, labels.shape[1] * factor)

@@ -78,6 +78,7 @@ def cut_through(result: SessionResult, row: int, column: int, half_width: int) -
     centre = column if axis == 1 else row
     positions = np.arange(max(0, centre - half_width), min(size, centre + half_width + 1))
     index = (row, positions) if axis == 1 else (positions, column)
+    flat = np.ravel_multi_index(index, result.combined.shape)
     limits = result.statistics.thresholds
     smoothed = result.smoothed[index]
     exposures = [
@@ -85,7 +86,8 @@ def cut_through(result: SessionResult, row: int, column: int, half_width: int) -
         for entry, pedestal in zip(result.used, result.pedestals, strict=False)
     ]
     return Cut(positions, axis, result.combined[index], smoothed,
-               smoothed + limits.low, smoothed + limits.high, exposures, result.final[index])
+               smoothed + limits.low, smoothed + limits.high, exposures,
+               result.pixels.final.isin(flat))
 
 
 def _shared_start(texts: list[str]) -> int:
@@ -231,7 +233,7 @@ class PixelInspector(QWidget):
         self.cut = cut
         along = "row" if cut.axis == 0 else "column"
         self.plot.setLabel("bottom", f"dispersion {along} (0-based)")
-        state = "flagged" if result.final[row, column] else "not flagged"
+        state = "flagged" if result.is_final(row, column) else "not flagged"
         self.title.setText(f"<b>{pixel_label(row, column)}</b>: {state}; "
                            "data with pedestals subtracted")
         x = cut.positions
@@ -256,7 +258,7 @@ class PixelInspector(QWidget):
         self._fill_table(result, row, column)
 
     def _fill_table(self, result: SessionResult, row: int, column: int) -> None:
-        source = int(result.source_index[row, column]) if result.source_index is not None else -1
+        source = result.source_of(row, column)
         labels = exposure_labels([entry.name for entry in result.used],
                                  [entry.role for entry in result.used])
         self.table.setRowCount(len(result.used))

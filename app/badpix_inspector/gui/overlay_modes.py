@@ -1,14 +1,14 @@
 """What the flag overlay shows: the flags, the comparison with A, or the suspect flags.
 
-Each mode picks a label image of a result (all computed on the worker); one colour table
-(`image_panels.overlay_lut`) colours every mode, as the modes' label values differ.
+Each mode picks the label layers of a result (`core.pixelsets.LabelLayers`, pooled for the
+view on the worker); one colour table (`image_panels.overlay_lut`) colours every mode, as
+the modes' label values differ.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..core.decide import DECIDE_LABELS
+from ..core.pixelsets import LabelLayers
 from ..session import SessionResult
 
 __all__ = ["DECIDE_COLOURS", "OVERLAY_MODES", "labels_for"]
@@ -30,14 +30,14 @@ DECIDE_COLOURS = {
 }
 
 
-def labels_for(result: SessionResult, mode: str) -> np.ndarray | None:
-    """Return the label image ``result`` shows in overlay ``mode``.
+def labels_for(result: SessionResult, mode: str) -> LabelLayers | None:
+    """Return the label layers ``result`` shows in overlay ``mode``.
 
     Without a comparison (no A pinned) the compare mode shows the flags.
     """
     decisions = result.decisions
-    if mode == "compare" and decisions is not None and decisions.compare_labels is not None:
-        return decisions.compare_labels
+    if mode == "compare" and decisions is not None and decisions.compare_layers is not None:
+        return decisions.compare_layers
     if mode == "suspect" and decisions is not None:
-        return decisions.suspect_labels
-    return result.labels
+        return decisions.suspect_layers
+    return result.label_layers

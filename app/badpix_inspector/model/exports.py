@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 def _flags_of(session: Session) -> SessionResult:
     result = session.result
-    if result is None or result.final is None:
+    if result is None or result.pixels is None:
         raise InputError(None, "there are no flags yet",
                          "open exposures and give one the science role")
     return result

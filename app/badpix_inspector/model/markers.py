@@ -43,8 +43,8 @@ def marker_record(result: SessionResult, row: int, column: int, note: str = "") 
         "x_fits": int(column) + 1, "y_fits": int(row) + 1, "row": int(row), "column": int(column),
         "combined": value(result.combined), "smoothed": value(result.smoothed),
         "difference": value(result.difference), "science": value(result.science),
-        "algorithm_flag": None if result.flags is None else bool(result.flags[row, column]),
-        "final_flag": None if result.final is None else bool(result.final[row, column]),
+        "algorithm_flag": None if result.pixels is None else result.is_flagged(row, column),
+        "final_flag": None if result.pixels is None else result.is_final(row, column),
         "dq": dq, "dq_names": "" if dq is None else " ".join(decode_dq(dq)), "note": str(note),
     }  # fmt: skip
 
@@ -70,11 +70,10 @@ def describe_pixel(result: SessionResult | None, row: int, column: int) -> str:
         parts.append(f"DQ={record['dq']} ({names})")
     if record["algorithm_flag"]:
         parts.append("FLAGGED")
-    if result.source_index is not None:
-        source = int(result.source_index[row, column])
-        if source >= 0:
-            entry = result.used[source]
-            parts.append(f"min from {entry.name} ({entry.role})")
+    source = result.source_of(row, column)
+    if source >= 0:
+        entry = result.used[source]
+        parts.append(f"min from {entry.name} ({entry.role})")
     return "   ".join(parts)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..core import SelfcalParameters, Thresholds
+from ..core.pixelsets import PixelSet
 from ..session import Event, Session, SessionResult
 
 __all__ = ["Reference", "ReferenceModel", "describe_parameters"]
@@ -43,7 +44,7 @@ class Reference:
         A's parameters.
     dispaxis_choice : object
         A's dispersion-axis choice ("auto", 1, 2 or None).
-    final : numpy.ndarray of bool
+    pixels : PixelSet
         A's final flags (algorithm, forced bad and forced good applied).
     thresholds : Thresholds
         A's thresholds in data units.
@@ -53,14 +54,19 @@ class Reference:
 
     parameters: SelfcalParameters
     dispaxis_choice: Any
-    final: np.ndarray
+    pixels: PixelSet
     thresholds: Thresholds
     result: SessionResult
 
     @property
+    def final(self) -> np.ndarray:
+        """A's final flags as a mask (read-only)."""
+        return self.pixels.mask()
+
+    @property
     def n_flagged(self) -> int:
         """How many pixels A flags in the end."""
-        return int(np.count_nonzero(self.final))
+        return self.pixels.size
 
     def describe(self) -> str:
         """Return A's parameters in one line."""
@@ -86,15 +92,15 @@ class ReferenceModel:
     def pin(self) -> Reference | None:
         """Keep the current result's final flags and parameters as A (None: nothing to pin)."""
         result = self.session.result
-        if result is None or result.status != "complete" or result.final is None:
+        if result is None or result.status != "complete" or result.pixels is None:
             return None
         # A's own picture: it is not compared with anything, so its overlay is its flags.
         shown = dataclasses.replace(result, decisions=None) if result.decisions else result
         self.reference = Reference(
             parameters=result.parameters, dispaxis_choice=self.session.dispaxis_choice,
-            final=result.final.copy(), thresholds=result.statistics.thresholds, result=shown,
+            pixels=result.pixels.final, thresholds=result.statistics.thresholds, result=shown,
         )  # fmt: skip
-        self.session.set_reference_flags(self.reference.final)
+        self.session.set_reference_flags(self.reference.pixels)
         log.info("pinned A: %s", self.reference.describe())
         self.changed.emit()
         return self.reference
