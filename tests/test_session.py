@@ -8,7 +8,7 @@ import pytest
 from badpix_inspector import badpix_selfcal
 from badpix_inspector.core import ParameterError, combine
 from badpix_inspector.inspection import is_provisional
-from badpix_inspector.io import InputError
+from badpix_inspector.io import InputError, read_exposure
 from badpix_inspector.session import LABEL_ALREADY_BAD, LABEL_HIGH, LABEL_LOW, Session
 
 
@@ -32,7 +32,7 @@ def test_association_roles_and_flags_equal_the_core(session, small_nirspec):
     assert [e.role for e in session.entries] == ["science", "background", "selfcal", "selfcal"]
     result = received[-1]
     assert result.status == "complete" and session.result is result
-    scis = [e.exposure.sci for e in session.entries]
+    scis = [e.exposure.read_sci() for e in session.entries]
     expected = np.zeros(scis[0].shape, dtype=bool)
     expected[badpix_selfcal(combine(scis, "NRS1").image, kernel_size=15, dispaxis=1)] = True
     np.testing.assert_array_equal(result.flags, expected)
@@ -266,3 +266,48 @@ def test_only_the_science_dq_is_kept_and_a_new_science_gets_its_dq(session, smal
     assert other.dq is not None
     np.testing.assert_array_equal(other.dq, on_disk.astype(np.uint32))
     assert session.result.statistics.n_already_bad == int(np.count_nonzero(on_disk & 1))
+    # ... and the old science exposure, now a selfcal one, lets its arrays go.
+    assert science.exposure.sci is None and science.exposure.dq is None
+
+
+def test_only_the_science_sci_stays_in_memory_and_a_new_combination_reads_the_files(
+        session, small_nirspec):
+    session.open_paths([small_nirspec.association])
+    session.wait()
+    science, *others = session.entries
+    assert science.exposure.sci is not None
+    assert all(entry.exposure.released for entry in others)
+    first = session.result
+    # A new science exposure: its SCI is read and kept, the combination made anew from
+    # the files, and the flags are the core's on the same arrays.
+    session.set_role(2, "science")
+    session.wait()
+    result = session.result
+    assert result.used[0].exposure is others[1].exposure and not others[1].exposure.released
+    assert science.exposure.released and result.combined is not first.combined
+    scis = [entry.exposure.read_sci() for entry in result.used]
+    expected = np.zeros(scis[0].shape, dtype=bool)
+    expected[badpix_selfcal(combine(scis, "NRS1").image, kernel_size=15, dispaxis=1)] = True
+    np.testing.assert_array_equal(result.flags, expected)
+    np.testing.assert_array_equal(result.science, read_exposure(others[1].exposure.path).sci)
+
+
+def test_a_file_changed_under_the_session_is_said_not_used(session, small_nirspec, tmp_path):
+    import shutil
+
+    made = {path: tmp_path / path.name for path in small_nirspec.exposures}
+    for source, copy in made.items():
+        shutil.copy(source, copy)
+    session.open_paths(list(made.values()))
+    session.wait()
+    failures = []
+    session.failed.connect(failures.append)
+    selfcal = session.entries[2].exposure
+    selfcal.path.write_bytes(selfcal.path.read_bytes())  # rewritten since it was read
+    session.set_role(2, "ignored")
+    session.wait()
+    assert not failures  # the others are read again and have not changed
+    session.set_role(2, "selfcal")  # combined anew: the file is read again
+    session.wait()
+    assert failures and "changed on disk since it was opened" in failures[-1]
+    assert selfcal.path.name in failures[-1]

@@ -26,6 +26,7 @@ from .core import (
     ManualEdits,
     SelfcalParameters,
     SelfcalStages,
+    combine,
 )
 from .core.decide import Decisions, SuspectRule, decide
 from .core.pixelsets import LabelLayers, PixelSet
@@ -56,6 +57,7 @@ __all__ = [
     "StageCache",
     "compute_result",
     "is_provisional",
+    "keep_science_only",
     "memory_entries",
     "read_entries",
     "read_state",
@@ -112,6 +114,8 @@ class SessionResult:
     smoothed: np.ndarray | None = None
     difference: np.ndarray | None = None
     pixels: FlagPixels | None = None
+    #: Per pixel, which of ``used`` supplied the minimum (-1: none), see `source_of`.
+    source_index: np.ndarray | None = None
     sorted_difference: np.ndarray | None = None
     pedestals: tuple[float | None, ...] = ()
     statistics: FlagStatistics | None = None
@@ -163,20 +167,11 @@ class SessionResult:
         """Return which used exposure supplied the minimum at (row, column); -1 if none.
 
         The position in ``used`` of the first exposure whose value, less its pedestal,
-        is the combined value (NaN everywhere gives -1): what `Combined.source_index`
-        gives for the whole image, for one pixel.
+        is the combined value (NaN everywhere gives -1), as `Combined.source_index` says.
         """
-        if self.combined is None:
+        if self.source_index is None:
             return -1
-        minimum = self.combined[row, column]
-        for number, (entry, pedestal) in enumerate(
-                zip(self.used, self.pedestals, strict=False)):
-            value = entry.exposure.sci[row, column]
-            if pedestal is not None:
-                value = value - pedestal
-            if value == minimum:
-                return number
-        return -1
+        return int(self.source_index[row, column])
 
 
 @dataclass
@@ -215,14 +210,22 @@ class StageCache:
         self._stages: SelfcalStages | None = None
         self._stages_key: tuple | None = None
         self._derived = _Derived()
-        self._dq_read: set[Path] = set()  # files whose DQ was looked for
+        self._dq_read: Exposure | None = None  # the science exposure whose DQ was read
 
     def stages_for(self, used: Sequence[ExposureEntry]) -> SelfcalStages:
-        """Return the stages of these exposures (kept while the same exposures are used)."""
+        """Return the stages of these exposures (kept while the same exposures are used).
+
+        The exposures are combined one at a time, each read again from its file if it
+        was released; afterwards only the science exposure's SCI stays in memory (see
+        `keep_science_only`).
+        """
         key = tuple(id(entry.exposure) for entry in used)
         if self._stages is None or key != self._stages_key:
             science = used[0].exposure
-            self._stages = SelfcalStages([entry.exposure.sci for entry in used], science.detector)
+            self._stages = None  # the old combination goes before the new one is made
+            combined = combine((entry.exposure.read_sci() for entry in used),
+                               science.detector, with_source=True)
+            self._stages = SelfcalStages.from_combined(combined, science.detector)
             self._stages_key = key
             self._derived = _Derived()
         return self._stages
@@ -252,6 +255,7 @@ class StageCache:
             return SessionResult(status="empty", message="Give one exposure the science role.",
                                  **base)  # fmt: skip
         science = used[0].exposure
+        keep_science_only(snapshot.entries, science)
         self._load_dq(science)
         if len(used) == 1 and not parameters.force_single:
             return SessionResult(
@@ -288,17 +292,18 @@ class StageCache:
             message=f"{statistics.n_total} pixels flagged",
             used=tuple(used), science=science.sci, science_dq=science.dq,
             combined=combined.image, smoothed=filtered.smoothed,
-            difference=filtered.difference, pixels=pixels,
+            difference=filtered.difference, pixels=pixels, source_index=combined.source,
             pedestals=combined.pedestals, statistics=statistics,
             sorted_difference=sorted_finite, decisions=decisions,
             seconds=time.perf_counter() - started, **base,
         )  # fmt: skip
 
     def _load_dq(self, science: Exposure) -> None:
-        """Read the DQ of an exposure that became the science one (once)."""
-        if science.dq is None and science.path not in self._dq_read:
-            self._dq_read.add(science.path)
-            science.dq = read_dq(science.path, science.shape)
+        """Read the DQ of an exposure that became the science one (once while it is)."""
+        if science.dq is None and science is not self._dq_read:
+            self._dq_read = science  # a file without DQ is not read again and again
+            if science.stamp is not None:
+                science.dq = read_dq(science.path, science.shape)
 
     def _already_bad(self, science: Exposure) -> tuple[PixelSet, LabelLayers]:
         """Science pixels already DO_NOT_USE, and their overlay layer (kept per exposure)."""
@@ -333,14 +338,33 @@ def compute_result(snapshot: Snapshot, cache: StageCache) -> SessionResult:
     return cache.compute(snapshot)
 
 
+def keep_science_only(entries: Iterable[ExposureEntry], science: Exposure) -> None:
+    """Keep the science exposure's SCI in memory, and let the others' go.
+
+    The window shows the science exposure; the others are read from their files when
+    something needs them (a new combination, the pixel inspector, blink), so that its
+    memory does not grow with the number of exposures (16 MiB each on 2048x2048). An
+    exposure that came from memory is never released.
+    """
+    if science.sci is None:
+        science.sci = science.read_sci()
+    for entry in entries:
+        if entry.exposure is not science and entry.from_file:
+            entry.exposure.release()
+
+
 def _read(path: str | Path, role: str) -> Exposure:
-    """Read an exposure with its DQ for the science role only.
+    """Read an exposure; keep its SCI and DQ in memory for the science role only.
 
     The others' DQ arrays are not kept (16 MiB each on a 2048x2048 detector): an exposure
     given the science role later gets its DQ then (`StageCache`), and the pixel
-    inspector reads single DQ values from the files.
+    inspector reads single DQ values from the files. Their SCI arrays are read (which
+    checks them) and let go: the combination reads them again, one at a time.
     """
-    return read_exposure(path, role, with_dq=role == "science")
+    exposure = read_exposure(path, role, with_dq=role == "science")
+    if role != "science":
+        exposure.release()
+    return exposure
 
 
 def _read_association(path: Path) -> tuple[list[ExposureEntry], Path]:

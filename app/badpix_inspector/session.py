@@ -54,6 +54,7 @@ from .io import Exposure, InputError, ProductMembers
 # read them with its results.
 __all__ = [
     "DISPAXIS_CHOICES",
+    "DISPLAY_WAIT",
     "FOLLOW_INTERVAL",
     "LABEL_ALREADY_BAD",
     "LABEL_FORCED_BAD",
@@ -74,6 +75,9 @@ log = logging.getLogger(__name__)
 #: Seconds without a new result after which an overtaken result is shown all the same
 #: (a drag must show at least 2.5 pictures a second, SPEC §6-7).
 FOLLOW_INTERVAL = 0.25
+#: Longest wait, in seconds, for a provisional result to be drawn before it is completed
+#: (see `Session.awaits_display`).
+DISPLAY_WAIT = 0.5
 
 
 class Event:
@@ -127,6 +131,12 @@ class Session:
         Called with each result on the worker thread after it is dispatched: the window
         makes what it will draw there (colour indices, pooled labels), off the GUI
         thread. Its errors are reported like the computation's.
+    awaits_display : bool
+        True when the observer reports each result it has drawn (`displayed`): a new
+        kernel's provisional result is then completed only once it is on screen (or
+        after `DISPLAY_WAIT` seconds), when the previous kernel's images have been let
+        go; otherwise both kernels' images and the sort's copy are in memory together
+        (48 MiB more on 2048x2048), and the sort competes with the drawing for the CPU.
     """
 
     def __init__(self, dispatch: Callable[[Callable[[], None]], None] | None = None) -> None:
@@ -163,6 +173,9 @@ class Session:
         self._closed = False
         self._cache = StageCache()
         self.prepare: Callable[[SessionResult], None] | None = None
+        self.awaits_display = False
+        self._drawn = threading.Condition(self._lock)
+        self._drawn_generation = 0
 
     # -- exposures -----------------------------------------------------------------------
 
@@ -458,7 +471,7 @@ class Session:
             if data_key != self._data_key:
                 self._data_key, self._data_generation = data_key, generation
         snapshot = Snapshot(generation, tuple(
-            ExposureEntry(e.exposure, e.role) for e in self.entries
+            ExposureEntry(e.exposure, e.role, from_file=e.from_file) for e in self.entries
         ), self.parameters, self.dispaxis,
             None if self.edits is None else self.edits.pixel_sets(),
             self.reference_flags, self.suspect_rule)  # fmt: skip
@@ -503,7 +516,7 @@ class Session:
             result = self._cache.compute(snapshot, provisional=True)
             provisional = is_provisional(result)
             self._send(result, final=not provisional)
-            if provisional and self._is_current(snapshot.generation):
+            if provisional and self._await_drawn(result):
                 result = self._cache.compute(snapshot)
                 self._send(result, final=True)
         except Exception as error:  # reported to the user; the session keeps working
@@ -521,6 +534,24 @@ class Session:
             self.prepare(result)
         if not self._closed:
             self._dispatch(lambda: self._prepared(result))
+
+    def displayed(self, result: SessionResult) -> None:
+        """Say that ``result`` is drawn (the observer's side of `awaits_display`)."""
+        with self._drawn:
+            self._drawn_generation = max(self._drawn_generation, result.generation)
+            self._drawn.notify_all()
+
+    def _await_drawn(self, result: SessionResult) -> bool:
+        """Wait until ``result`` is drawn (see `awaits_display`); False if overtaken."""
+        generation = result.generation
+        deadline = time.monotonic() + DISPLAY_WAIT
+        with self._drawn:
+            while self.awaits_display and self._drawn_generation < generation:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._generation != generation or self._closed:
+                    break
+                self._drawn.wait(min(left, 0.02))  # a newer request ends the wait too
+            return self._generation == generation and not self._closed
 
     def _prepared(self, result: SessionResult) -> None:
         if result is self.result and not self._closed:

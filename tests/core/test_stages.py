@@ -2,6 +2,9 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from badpix_inspector import badpix_selfcal
 from badpix_inspector.core import (
@@ -11,6 +14,7 @@ from badpix_inspector.core import (
     SelfcalStages,
     apply_flags,
     combine,
+    count_sorted,
     filter_combined,
     pedestal_region,
     thresholds,
@@ -183,3 +187,39 @@ def test_count_beyond_matches_the_mask():
     low, high = filtered.count_beyond(limits)
     assert low == int((filtered.difference < limits.low).sum())
     assert high == int((filtered.difference > limits.high).sum())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=hnp.arrays(np.float32, st.integers(0, 60),
+                      elements=st.floats(width=32, allow_nan=False)),
+    key=st.one_of(st.floats(allow_nan=True), st.sampled_from([1e39, -1e39, 0.1, -0.0])),
+    near=st.booleans(),
+)
+def test_count_sorted_equals_a_float64_search(values, key, near):
+    values = np.sort(values)
+    if near and values.size:  # keys a hair away from a value: where rounding would bite
+        key = float(np.nextafter(np.float64(values[values.size // 2]), key))
+    for side in ("left", "right"):
+        expected = int(np.searchsorted(values.astype(np.float64), np.float64(key), side=side))
+        assert count_sorted(values, key, side) == expected
+        assert count_sorted(values.astype(np.float64), key, side) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), count=st.integers(1, 6), detector=st.sampled_from([None, "MIRIFULONG"]))
+def test_the_source_noted_while_combining_is_the_first_exposure_holding_the_minimum(
+        data, count, detector):
+    shape = (60, 520) if detector else (5, 7)
+    values = st.sampled_from([np.nan, -np.inf, np.inf, -0.0, 0.0, 1.0, 2.0, -3.5])
+    images = [data.draw(hnp.arrays(np.float32, shape, elements=values)) for _ in range(count)]
+    combined = combine(iter(images), detector, with_source=True)
+    assert combined.source.dtype == np.int8
+    np.testing.assert_array_equal(combined.source, combined.source_index(images))
+    np.testing.assert_array_equal(combined.image, combine(images, detector).image)
+
+
+def test_the_source_map_widens_beyond_127_exposures():
+    images = [np.full((2, 3), 200.0 - number, np.float32) for number in range(130)]
+    combined = combine(images, None, with_source=True)
+    assert combined.source.dtype == np.int16 and (combined.source == 129).all()

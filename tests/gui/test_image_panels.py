@@ -27,6 +27,7 @@ from PyQt6.QtGui import QGuiApplication
 import badpix_inspector.gui.scaling as scaling_module
 from badpix_inspector.gui.image_panel import COLORMAPS, colormap_lut, colour_table
 from badpix_inspector.gui.scaling import LIMITS, NAN_INDEX, STRETCHES, display_indices
+from badpix_inspector.io import read_exposure
 
 # Any exception that reaches sys.excepthook (a slot that raised) fails the test.
 pytestmark = pytest.mark.usefixtures("exceptions")
@@ -73,7 +74,10 @@ def test_blink_keeps_layout_and_zoom_and_escape_leaves_it(qtbot, window):
                                           science.stretch)) - 8 - 4 * 3
     assert science.data is result.used[0].exposure.sci  # full circle: the science again
     _key(qtbot, science.graphics, Qt.Key.Key_B)
-    assert science.data is result.used[1].exposure.sci
+    # The next exposure is not kept in memory: read again from its file, the same values.
+    assert result.used[1].exposure.sci is None
+    np.testing.assert_array_equal(science.data,
+                                  read_exposure(result.used[1].exposure.path).sci)
     with qtbot.waitSignal(grid.blink_changed) as blink_signal:
         _key(qtbot, science.graphics, Qt.Key.Key_Escape)
     assert blink_signal.args == [""]

@@ -119,3 +119,46 @@ def test_the_table_decodes_every_exposures_dq_read_from_its_file(qtbot, window):
         value = int(fits.getdata(entry.exposure.path, "DQ")[row, column])
         expected = ", ".join(decode_dq(value)) or "GOOD"
         assert window.inspector.table.item(number, 4).text() == expected, entry.name
+
+
+def test_exposures_read_again_from_changed_files_are_refused_with_a_message(
+        qtbot, settings_dir, cache, small_nirspec, dialogs, tmp_path):
+    import shutil
+
+    from gui_helpers import wait_for_result
+
+    from badpix_inspector.gui import create_main_window
+
+    copies = []
+    for path in small_nirspec.exposures:
+        copies.append(tmp_path / path.name)
+        shutil.copy(path, copies[-1])
+    window = create_main_window(copies)
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    result = wait_for_result(qtbot, window)
+    # Only the science exposure's SCI is kept; the inspector reads the others' cut from
+    # their files and gives what they hold.
+    assert all(entry.exposure.released for entry in result.used[1:])
+    row, column = (int(v) for v in np.argwhere(result.flags)[0])
+    _click_pixel(qtbot, window, row, column)
+    cut = window.inspector.cut
+    for number, path in enumerate(copies):
+        from badpix_inspector.io import read_exposure
+
+        sci = read_exposure(path).sci
+        np.testing.assert_array_equal(cut.raw[number], sci[row, cut.positions])
+    # A selfcal file rewritten meanwhile: neither the inspector nor blink shows it as the
+    # exposure that was combined; each says so.
+    copies[2].write_bytes(copies[2].read_bytes())
+    window.session.select_pixel(row, column + 1)
+    qtbot.waitUntil(lambda: "changed on disk" in window.inspector.title.text())
+    assert window.inspector.cut is None and copies[2].name in window.inspector.title.text()
+    messages = []
+    for _ in range(3):
+        window.named_actions["blink"].trigger()
+        messages.append(window.statusBar().currentMessage())
+    assert any("changed on disk" in message for message in messages), messages
+    dialogs.buttons[:] = ["discard"] * 3
+    window.close()

@@ -67,3 +67,55 @@ def test_missing_file_and_bad_dispaxis(tmp_path):
     fits.HDUList([fits.PrimaryHDU(header=header), hdu]).writeto(tmp_path / "d3.fits")
     with pytest.raises(InputError, match="DISPAXIS is 3"):
         read_exposure(tmp_path / "d3.fits")
+
+
+@pytest.mark.parametrize("stored", ["float32", "float64", "scaled int16", "lossless compressed",
+                                    "lossy compressed"])
+def test_a_released_exposure_reads_again_what_was_read_first(tmp_path, stored):
+    rng = np.random.default_rng(5)
+    values = (rng.normal(size=(40, 50)) * 30).astype(np.float32)
+    values[rng.random(values.shape) < 0.05] = np.nan
+    path = tmp_path / "exposure.fits"
+    if stored == "scaled int16":
+        sci = fits.ImageHDU(np.nan_to_num(values).astype(np.int16), name="SCI")
+        sci.header["BSCALE"], sci.header["BZERO"] = 0.01, 3.0
+    elif stored == "lossy compressed":  # quantized floats, as many archives store them
+        sci = fits.CompImageHDU(values, name="SCI", compression_type="RICE_1",
+                                quantize_level=16.0)
+    elif stored == "lossless compressed":
+        sci = fits.CompImageHDU(values, name="SCI", compression_type="GZIP_2",
+                                quantize_level=0.0)
+    else:
+        sci = fits.ImageHDU(values.astype(stored), name="SCI")
+    fits.HDUList([fits.PrimaryHDU(), sci]).writeto(path)
+    exposure = read_exposure(path, "selfcal")
+    first = exposure.sci.copy()
+    exposure.release()
+    assert exposure.released and exposure.sci is None and exposure.shape == (40, 50)
+    again = exposure.read_sci()
+    assert again.dtype == np.float32
+    np.testing.assert_array_equal(again, first)  # NaN where NaN, every bit of the rest
+    index = (np.arange(3, 17), 22)  # a cut, as the pixel inspector reads one
+    np.testing.assert_array_equal(exposure.read_sci(index), first[index])
+    assert exposure.read_sci((7, 9)) == first[7, 9] or np.isnan(first[7, 9])
+
+
+def test_a_file_changed_since_it_was_read_is_not_read_as_the_same_exposure(tmp_path):
+    path = write(tmp_path / "x.fits", np.ones((4, 5), np.float32))
+    exposure = read_exposure(path, "background")
+    exposure.release()
+    path.unlink()
+    write(path, np.full((4, 5), 2, np.float32))  # replaced by another file of that name
+    with pytest.raises(InputError, match="changed on disk since it was opened"):
+        exposure.read_sci()
+    path.unlink()
+    with pytest.raises(InputError, match="changed on disk"):
+        exposure.read_sci()
+
+
+def test_an_exposure_from_memory_is_never_released(tmp_path):
+    path = write(tmp_path / "x.fits", np.ones((4, 5), np.float32))
+    exposure = read_exposure(path)
+    exposure.stamp = None  # as an exposure made from a jwst datamodel
+    exposure.release()
+    assert not exposure.released and exposure.read_sci()[0, 0] == 1

@@ -25,7 +25,7 @@ import numpy as np
 from .medfilt import dispersion_array_axis
 from .parameters import PARAMETER_SPECS
 from .pixelsets import LabelLayers, PixelSet
-from .stages import Thresholds, thresholds
+from .stages import Thresholds, count_sorted, thresholds
 
 __all__ = [
     "DECIDE_LABELS",
@@ -155,7 +155,7 @@ def _rank(values: np.ndarray, target: float) -> float:
         return 0.0
     if target >= values[last]:
         return float(last)
-    below = int(np.searchsorted(values, target, side="right")) - 1  # values[below] <= target
+    below = count_sorted(values, target, side="right") - 1  # values[below] <= target
     step = float(values[below + 1]) - float(values[below])
     if step <= 0:
         return float(below)

@@ -188,9 +188,8 @@ def _load(compile_aside: bool = False) -> None:
 
 _lock_load = threading.Lock()
 
-_KERNEL_NAMES = ("prepare15_down", "prepare15_across", "median15_down", "median15_across",
-                 "median_down", "median_across", "square_ranks", "tails", "table_lookup",
-                 "compact", "close_gap", "beyond")
+_KERNEL_NAMES = ("network15_down", "network15_across", "median_down", "median_across",
+                 "square_ranks", "tails", "table_lookup", "compact", "close_gap", "beyond")
 
 
 def _cached(module) -> bool:
@@ -269,25 +268,22 @@ def _run(function, ranges: list[tuple[int, int]]) -> None:
         raise errors[0]
 
 
+#: Columns filtered side by side by `kernels_compiled.network15_down`: its padded block
+#: ((rows + 14) x this) stays within the second-level cache.
+_NETWORK_COLUMNS = 128
+
+
 def _line15(module, image: np.ndarray, axis: int, threads: int) -> np.ndarray:
     rows, columns = image.shape
     out = np.empty_like(image)
     if axis == 0:
-        padded = np.empty((rows + 14, columns), image.dtype)
-        nans = np.empty((rows + 15, columns), np.uint8)
-        _run(lambda a, b: module.prepare15_down(image, padded, nans, a, b),
-             _partition(columns, threads))
-        _run(lambda a, b: module.median15_down(padded, nans, out, a, b),
-             _partition(rows, threads))
+        # Blocks of whole column groups, so that no thread gets a narrow remainder.
+        groups = -(-columns // _NETWORK_COLUMNS)
+        ranges = [(min(a * _NETWORK_COLUMNS, columns), min(b * _NETWORK_COLUMNS, columns))
+                  for a, b in _partition(groups, threads)]
+        _run(lambda a, b: module.network15_down(image, out, a, b, _NETWORK_COLUMNS), ranges)
     else:
-        padded = np.empty((rows, columns + 14), image.dtype)
-        nans = np.empty((rows, columns + 15), np.uint8)
-
-        def block(a: int, b: int) -> None:
-            module.prepare15_across(image, padded, nans, a, b)
-            module.median15_across(padded, nans, out, a, b)
-
-        _run(block, _partition(rows, threads))
+        _run(lambda a, b: module.network15_across(image, out, a, b), _partition(rows, threads))
     return out
 
 

@@ -16,13 +16,11 @@ __all__ = [
     "beyond",
     "close_gap",
     "compact",
-    "median15_across",
-    "median15_down",
     "median_across",
     "median_down",
     "median_lanes",
-    "prepare15_across",
-    "prepare15_down",
+    "network15_across",
+    "network15_down",
     "square_ranks",
     "table_lookup",
     "tails",
@@ -103,56 +101,6 @@ def _ranks_6_7_8(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14
     return v6, v7, v8
 
 
-@njit(nogil=True, cache=True)
-def prepare15_down(image, padded, nans, first, last):
-    """Zero-pad columns ``first:last`` of ``image`` by 7 rows on each side into ``padded``.
-
-    Each NaN becomes -inf or +inf in turn down its column (-inf when an even number of
-    NaNs lies above it), and ``nans[i, j]`` is the number of NaNs in ``padded[:i, j]``,
-    modulo 256: a window's NaN count is the difference at its two ends (modulo 256, which
-    is exact for 15), and its first NaN is -inf when the count at its top is even.
-    """
-    rows = image.shape[0]
-    negative = -np.inf
-    positive = np.inf
-    for j in range(first, last):
-        nans[0, j] = 0
-    for i in range(rows + 14):
-        source = i - 7
-        if source < 0 or source >= rows:
-            for j in range(first, last):
-                padded[i, j] = 0
-                nans[i + 1, j] = nans[i, j]
-            continue
-        for j in range(first, last):
-            value = image[source, j]
-            above = nans[i, j]
-            missing = value != value
-            padded[i, j] = (negative if above & 1 == 0 else positive) if missing else value
-            nans[i + 1, j] = above + np.uint8(missing)
-
-
-@njit(nogil=True, cache=True)
-def prepare15_across(image, padded, nans, start, stop):
-    """`prepare15_down` along axis 1, for rows ``start:stop``."""
-    columns = image.shape[1]
-    negative = -np.inf
-    positive = np.inf
-    for i in range(start, stop):
-        before = 0
-        nans[i, 0] = 0
-        for c in range(columns + 14):
-            source = c - 7
-            if source < 0 or source >= columns:
-                padded[i, c] = 0
-            else:
-                value = image[i, source]
-                missing = value != value
-                padded[i, c] = (negative if before & 1 == 0 else positive) if missing else value
-                before += missing
-            nans[i, c + 1] = before
-
-
 @njit(inline="always")
 def _median15(v6, v7, v8, top, bottom):
     # An even NaN count leaves an odd number of values, centred on rank 7. An odd count
@@ -170,34 +118,99 @@ def _median15(v6, v7, v8, top, bottom):
     return 0.5 * (np.float64(v7) + np.float64(other))
 
 
+@njit(inline="always")
+def _fill15(value, nans_before):
+    # A NaN becomes -inf when an even number of NaNs lies before it on its line, else +inf.
+    missing = value != value
+    if missing:
+        value = -np.inf if nans_before & 1 == 0 else np.inf
+    return value, np.uint8(missing)
+
+
 @njit(nogil=True, cache=True)
-def median15_down(padded, nans, out, start, stop):
-    """Window of 15 along axis 0, output rows ``start:stop`` (see `prepare15_down`)."""
-    columns = out.shape[1]
-    for i in range(start, stop):
-        for j in range(columns):
+def _pad15_down(image, padded, nans, start, count):
+    # Columns start:start + count of the image into the block, as `network15_down` says.
+    rows = image.shape[0]
+    for j in range(count):
+        nans[0, j] = 0
+    for i in range(rows + 14):
+        source = i - 7
+        if source < 0 or source >= rows:
+            for j in range(count):
+                padded[i, j] = 0
+                nans[i + 1, j] = nans[i, j]
+            continue
+        for j in range(count):
+            above = nans[i, j]
+            padded[i, j], missing = _fill15(image[source, start + j], above)
+            nans[i + 1, j] = above + missing
+
+
+@njit(nogil=True, cache=True)
+def _network15_block(padded, nans, filtered, count):
+    # The network on every window of the block, its columns side by side.
+    for i in range(filtered.shape[0]):
+        for j in range(count):
             v6, v7, v8 = _ranks_6_7_8(
                 padded[i, j], padded[i + 1, j], padded[i + 2, j], padded[i + 3, j],
                 padded[i + 4, j], padded[i + 5, j], padded[i + 6, j], padded[i + 7, j],
                 padded[i + 8, j], padded[i + 9, j], padded[i + 10, j], padded[i + 11, j],
                 padded[i + 12, j], padded[i + 13, j], padded[i + 14, j],
             )
-            out[i, j] = _median15(v6, v7, v8, nans[i, j], nans[i + 15, j])
+            filtered[i, j] = _median15(v6, v7, v8, nans[i, j], nans[i + 15, j])
 
 
 @njit(nogil=True, cache=True)
-def median15_across(padded, nans, out, start, stop):
-    """Window of 15 along axis 1, output rows ``start:stop`` (see `prepare15_across`)."""
-    columns = out.shape[1]
+def network15_down(image, out, first, last, width):
+    """Window of 15 along axis 0, for columns ``first:last``, ``width`` columns at a time.
+
+    Each block of columns is zero-padded by 7 rows on each side, its NaNs replaced by
+    -inf and +inf in turn down each column, and ``nans[i, j]`` counts, modulo 256, the
+    NaNs in ``padded[:i, j]``: a window's NaN count is the difference at its two ends
+    (exact modulo 256 for 15 values), and its first NaN is -inf when the count above it
+    is even. The network then runs across the block's columns side by side. Only the
+    block's buffers are made, never a padded copy of the image.
+    """
+    rows = image.shape[0]
+    padded = np.empty((rows + 14, width), image.dtype)
+    nans = np.empty((rows + 15, width), np.uint8)
+    # The block's medians go to a buffer of the block's own, then to the image: stored
+    # straight into the image, a row apart (a multiple of 4 KiB for 1024 or 2048
+    # columns), they stalled the loads of the padded block now and then ("4K
+    # aliasing"), which made the whole filter 20x slower on some allocations.
+    filtered = np.empty((rows, width), image.dtype)
+    for start in range(first, last, width):
+        count = min(width, last - start)
+        _pad15_down(image, padded, nans, start, count)
+        _network15_block(padded, nans, filtered, count)
+        for i in range(rows):
+            for j in range(count):
+                out[i, start + j] = filtered[i, j]
+
+
+@njit(nogil=True, cache=True)
+def network15_across(image, out, start, stop):
+    """Window of 15 along axis 1, for rows ``start:stop`` (see `network15_down`)."""
+    columns = image.shape[1]
+    line = np.empty(columns + 14, image.dtype)
+    nans = np.empty(columns + 15, np.uint8)
     for i in range(start, stop):
-        line = padded[i]
+        nans[0] = 0
+        for c in range(columns + 14):
+            source = c - 7
+            if source < 0 or source >= columns:
+                line[c] = 0
+                nans[c + 1] = nans[c]
+            else:
+                line[c], missing = _fill15(image[i, source], nans[c])
+                nans[c + 1] = nans[c] + missing
         for j in range(columns):
             v6, v7, v8 = _ranks_6_7_8(
                 line[j], line[j + 1], line[j + 2], line[j + 3], line[j + 4], line[j + 5],
                 line[j + 6], line[j + 7], line[j + 8], line[j + 9], line[j + 10],
                 line[j + 11], line[j + 12], line[j + 13], line[j + 14],
             )
-            out[i, j] = _median15(v6, v7, v8, nans[i, j], nans[i, j + 15])
+            out[i, j] = _median15(v6, v7, v8, nans[j], nans[j + 15])
 
 
 @njit(inline="always")
@@ -398,7 +411,7 @@ def median_lanes(lines, out, k):
     ``lines`` and ``out`` are C-ordered (length, lanes) arrays, at most a few hundred
     lanes wide so that the sorted windows stay in cache. Positions outside a line count
     as 0. Each lane keeps its window's k values sorted, NaNs replaced by -inf and +inf in
-    turn down the line (see `prepare15_down`); the median is then rank k // 2, or the mean
+    turn down the line (see `network15_down`); the median is then rank k // 2, or the mean
     of it and a neighbour when the window holds an odd number of NaNs, as in `_median15`.
     """
     length, lanes = lines.shape

@@ -31,6 +31,7 @@ __all__ = [
     "Thresholds",
     "apply_flags",
     "combine",
+    "count_sorted",
     "filter_combined",
     "flag_mask",
     "flag_sides",
@@ -82,10 +83,15 @@ class Combined:
         Pixelwise nanmin of the (pedestal-subtracted) exposures.
     pedestals : tuple of float or None
         The pedestal subtracted from each exposure, in input order (None where none was).
+    source : numpy.ndarray or None
+        Per pixel, which exposure supplied the minimum (int8, or int16 beyond 127
+        exposures; -1 where all are NaN), when `combine` was asked for it: what
+        `source_index` gives, made on the way.
     """
 
     image: np.ndarray
     pedestals: tuple[float | None, ...]
+    source: np.ndarray | None = None
 
     def source_index(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Return, per pixel, which exposure supplied the minimum (-1 where all are NaN).
@@ -110,7 +116,9 @@ def _subtract_pedestal(image: np.ndarray, pedestal: float | None) -> np.ndarray:
     return image - pedestal
 
 
-def combine(images: Iterable[np.ndarray], detector: str | None) -> Combined:
+def combine(
+    images: Iterable[np.ndarray], detector: str | None, *, with_source: bool = False
+) -> Combined:
     """Combine exposures into the minimum image that the step filters.
 
     Parameters
@@ -122,6 +130,8 @@ def combine(images: Iterable[np.ndarray], detector: str | None) -> Combined:
     detector : str or None
         The science exposure's ``DETECTOR``: for MIRIFULONG and MIRIFUSHORT each image has
         the nanmedian of its own inter-channel region subtracted first.
+    with_source : bool
+        Also note, per pixel, which exposure supplied the minimum (``Combined.source``).
 
     Returns
     -------
@@ -131,7 +141,8 @@ def combine(images: Iterable[np.ndarray], detector: str | None) -> Combined:
     region = pedestal_region(detector)
     pedestals: list[float | None] = []
     minimum: np.ndarray | None = None
-    for image in images:
+    source: np.ndarray | None = None
+    for number, image in enumerate(images):
         if minimum is not None and image.shape != minimum.shape:
             raise ValueError(f"images differ in shape: {minimum.shape} and {image.shape}")
         pedestal = None
@@ -143,13 +154,22 @@ def combine(images: Iterable[np.ndarray], detector: str | None) -> Combined:
         adjusted = _subtract_pedestal(image, pedestal)
         if minimum is None:
             minimum = np.array(adjusted, copy=True)
+            if with_source:
+                source = np.where(np.isnan(minimum), np.int8(-1), np.int8(0))
         else:
+            if with_source:
+                # Strictly below the minimum so far (or a number where it is NaN): the
+                # first exposure holding the minimum keeps it, as `source_index` says.
+                below = (adjusted < minimum) | (np.isnan(minimum) & ~np.isnan(adjusted))
+                if number > np.iinfo(source.dtype).max:
+                    source = source.astype(np.int16)
+                source[below] = number
             # fmin ignores a NaN on either side, so all-NaN pixels alone stay NaN: the same
             # values as nanmin over the stack, without stacking every exposure in memory.
             np.fmin(minimum, adjusted, out=minimum)
     if minimum is None:
         raise ValueError("combine needs at least one image")
-    return Combined(image=minimum, pedestals=tuple(pedestals))
+    return Combined(image=minimum, pedestals=tuple(pedestals), source=source)
 
 
 def smooth(combined: np.ndarray, kernel_size: int, dispaxis: int | None) -> np.ndarray:
@@ -315,7 +335,11 @@ class Filtered:
         """How many values of ``difference`` are finite (the fractions' denominator)."""
         if self.is_sorted:
             return int(self.sorted_finite.size)
-        return int(np.count_nonzero(np.isfinite(self.difference)))
+        # In blocks of rows: no full-frame mask (4 MiB on 2048x2048) for one number.
+        flat = self.difference.reshape(-1)
+        step = 1 << 18
+        return sum(int(np.count_nonzero(np.isfinite(flat[start:start + step])))
+                   for start in range(0, flat.size, step))
 
     @property
     def sorted_finite(self) -> np.ndarray:
@@ -435,6 +459,29 @@ def _exact_bounds(limits: Thresholds, dtype: np.dtype) -> tuple[np.generic, np.g
     return low_bound, high_bound
 
 
+def count_sorted(values: np.ndarray, value: float, side: str = "left") -> int:
+    """Return how many of the ascending ``values`` are ``< value`` ("left") or ``<= value``.
+
+    What ``numpy.searchsorted(values, value, side)`` gives, without its cost: a float64
+    key makes numpy convert the whole array to float64 first (milliseconds on 4 million
+    values). The key is moved instead to the nearest value of the array's dtype that
+    gives the same comparisons (the smallest at or above it for "left", the largest at
+    or below it for "right"). NaN counts as above every number.
+    """
+    kind = values.dtype.type
+    value = np.float64(value)  # compared in float64 below (a Python float would be cast)
+    if values.dtype == np.float64 or np.isnan(value):
+        key = kind(value)
+    else:
+        with np.errstate(over="ignore", under="ignore"):
+            key = kind(value)
+        if side == "left" and np.float64(key) < value:
+            key = np.nextafter(key, kind(np.inf))
+        elif side == "right" and np.float64(key) > value:
+            key = np.nextafter(key, kind(-np.inf))
+    return int(np.searchsorted(values, key, side=side))
+
+
 def filter_combined(combined: np.ndarray, kernel_size: int, dispaxis: int | None) -> Filtered:
     """Run the smoothing stage and prepare what the threshold stage needs."""
     smoothed = smooth(combined, kernel_size, dispaxis)
@@ -462,6 +509,13 @@ class SelfcalStages:
         self.detector = detector
         self._combined: Combined | None = None
         self._filtered: Filtered | None = None
+
+    @classmethod
+    def from_combined(cls, combined: Combined, detector: str | None) -> SelfcalStages:
+        """Return the stages of exposures already combined (their images are not kept)."""
+        stages = cls((), detector)
+        stages._combined = combined
+        return stages
 
     @property
     def combined(self) -> Combined:

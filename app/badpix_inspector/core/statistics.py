@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from .pixelsets import LabelLayers, PixelSet
-from .stages import DO_NOT_USE, Thresholds
+from .stages import DO_NOT_USE, Thresholds, count_sorted
 
 __all__ = [
     "LABEL_ALREADY_BAD",
@@ -199,7 +199,7 @@ def robust_sigma_sorted(values: np.ndarray) -> float:
         return float("nan")
     middle = (size - 1) // 2, size // 2
     centre = 0.5 * (float(values[middle[0]]) + float(values[middle[1]]))
-    split = int(np.searchsorted(values, centre, side="left"))
+    split = count_sorted(values, centre, side="left")
     low = _kth_distance(values, centre, split, middle[0])
     high = _kth_distance(values, centre, split, middle[1])
     return 1.4826 * 0.5 * (low + high)

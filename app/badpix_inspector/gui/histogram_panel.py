@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QSignalBlocker, Qt
 from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from ..core import ParameterError
+from ..core import ParameterError, count_sorted
 from ..inspection import is_provisional
 from ..session import LABEL_HIGH, LABEL_LOW, Session, SessionResult
 from .image_panels import FLAG_COLOURS
@@ -35,9 +35,9 @@ def fraction_beyond(sorted_values: np.ndarray, value: float, side: str) -> float
     if size == 0:
         return 0.0
     if side == "low":
-        count = int(np.searchsorted(sorted_values, value, side="left"))
+        count = count_sorted(sorted_values, value, side="left")
     else:
-        count = size - int(np.searchsorted(sorted_values, value, side="right"))
+        count = size - count_sorted(sorted_values, value, side="right")
     return count / size
 
 
@@ -139,9 +139,12 @@ class HistogramPanel(QWidget):
     def show_result(self, result: SessionResult) -> None:
         """Draw the distribution and put the lines on the thresholds (not one being dragged)."""
         values = result.sorted_difference
-        if is_provisional(result) and self.values is not None:
+        if is_provisional(result) and self._range is not None:
             # The distribution of a new kernel follows in a moment (it needs a sort): the
-            # lines move now, over the previous curve.
+            # lines move now, over the previous curve. The previous kernel's values are let
+            # go (16 MiB on 2048x2048): a line dragged meanwhile would measure fractions
+            # on them, and they would stay in memory beside the new kernel's.
+            self.values = None
             for side, value in (("low", result.statistics.thresholds.low),
                                 ("high", result.statistics.thresholds.high)):
                 if not self.lines[side].moving:

@@ -250,6 +250,7 @@ class ImagePanel(QWidget):
         self._levels: tuple[float, float] = (0.0, 1.0)
         #: The image the limits belong to (blink shows others on the same limits).
         self._scaled: np.ndarray | None = None
+        self._bar: tuple[str, bool] | None = None  # the colour bar's map and inversion
 
         self.title = ElidedLabel(title, objectName=f"{key}_title")
         self.limits = QComboBox(objectName=f"{key}_limits")
@@ -376,9 +377,14 @@ class ImagePanel(QWidget):
     def apply_scaling(self) -> None:
         """Apply the current limits, stretch and colour map (limits come from a cache)."""
         stretch = self.stretch.currentText()
-        self.colorbar.setColorMap(pg.ColorMap(
-            pos=np.linspace(0.0, 1.0, 256),
-            color=colormap_lut(self.colormap, "linear", self.inverted, 256)))
+        # Making a pyqtgraph ColorMap converts its 256 colours one by one (several ms):
+        # only when the colour map changes, not with every new image.
+        bar = (self.colormap, self.inverted)
+        if bar != self._bar:
+            self._bar = bar
+            self.colorbar.setColorMap(pg.ColorMap(
+                pos=np.linspace(0.0, 1.0, 256),
+                color=colormap_lut(self.colormap, "linear", self.inverted, 256)))
         if self._scaled is not None:
             self._levels = self._limits_for(self._scaled)
         # The worker prepares the next results' indices with these choices.

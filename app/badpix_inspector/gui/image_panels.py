@@ -6,6 +6,8 @@ Coordinate convention: everything `ImageGrid` receives or emits is numpy's, 0-ba
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QKeySequence, QShortcut
@@ -109,7 +111,9 @@ class ImageGrid(QWidget):
         for index in (0, 1):
             layout.setColumnStretch(index, 1)
             layout.setRowStretch(index, 1)
-        self.blink_frames: list[tuple[str, np.ndarray]] = []
+        #: (name, a function returning the image): exposures other than the science one
+        #: are read from their files as they come up (`Exposure.read_sci`).
+        self.blink_frames: list[tuple[str, Callable[[], np.ndarray]]] = []
         self.blink_index = 0
         self.blinking = False
         first = self.panels["combined"].plot.getViewBox()
@@ -169,10 +173,11 @@ class ImageGrid(QWidget):
         self._update_overlay(force=True)
         self.blink_frames = []
         if result.science is not None:
-            self.blink_frames = [(f"{entry.role}: {entry.name}", entry.exposure.sci)
+            self.blink_frames = [(f"{entry.role}: {entry.name}", entry.exposure.read_sci)
                                  for entry in result.used]
             if result.combined is not None:
-                self.blink_frames.append(("combined (minimum)", result.combined))
+                combined = result.combined
+                self.blink_frames.append(("combined (minimum)", lambda: combined))
         self.blink_index = 0
         if self.blinking:
             self.blinking = False
@@ -215,13 +220,19 @@ class ImageGrid(QWidget):
         The limits stay (the scale must not change under the eye), and so do the layout
         and the zoom. Returns the name of the frame shown (None when there is nothing to
         blink).
+
+        Raises
+        ------
+        InputError
+            When an exposure's file can no longer be read as it was (it stays skipped
+            over: the next step goes on from it).
         """
         if not self.blink_frames:
             return None
         self.blink_index = (self.blink_index + step) % len(self.blink_frames)
-        name, data = self.blink_frames[self.blink_index]
+        name, read = self.blink_frames[self.blink_index]
         panel = self.panels["science"]
-        panel.set_data(data, rescale=False)
+        panel.set_data(read(), rescale=False)
         panel.set_title(f"Blink {self.blink_index + 1}/{len(self.blink_frames)} — {name} "
                         "(Esc stops)")
         self.blinking = True

@@ -23,7 +23,7 @@ from PyQt6.QtWidgets import (
 )
 
 from ..core.dqflags import decode_dq
-from ..io import read_dq_pixel
+from ..io import InputError, read_dq_pixel
 from ..model.markers import pixel_label
 from ..session import Session, SessionResult
 from .plot_menu import MenuViewBox, save_widget_png
@@ -56,6 +56,10 @@ class Cut:
         Each used exposure, pedestal subtracted (as combined).
     flagged : numpy.ndarray of bool
         The final flags along the cut.
+    raw : list of numpy.ndarray
+        Each used exposure as in its file (before the pedestal).
+    centre : int
+        The place of the pixel itself in ``positions``.
     """
 
     positions: np.ndarray
@@ -66,12 +70,26 @@ class Cut:
     band_high: np.ndarray
     exposures: list[np.ndarray]
     flagged: np.ndarray
+    raw: list[np.ndarray]
+    centre: int
 
 
-def cut_through(result: SessionResult, row: int, column: int, half_width: int) -> Cut:
+def _read_cut(entry, index) -> np.ndarray:
+    return entry.exposure.read_sci(index)
+
+
+def cut_through(result: SessionResult, row: int, column: int, half_width: int,
+                read=_read_cut) -> Cut:
     """Return the cut through (row, column) along the result's dispersion axis.
 
     The square window has no dispersion axis: the cut then runs along the rows.
+    ``read(entry, index)`` gives an exposure's SCI values at a numpy index (by default
+    `Exposure.read_sci`, which reads exposures not kept in memory from their files).
+
+    Raises
+    ------
+    InputError
+        When an exposure's file can no longer be read as it was.
     """
     axis = 1 if result.dispaxis == 1 else 0
     size = result.combined.shape[axis]
@@ -81,13 +99,12 @@ def cut_through(result: SessionResult, row: int, column: int, half_width: int) -
     flat = np.ravel_multi_index(index, result.combined.shape)
     limits = result.statistics.thresholds
     smoothed = result.smoothed[index]
-    exposures = [
-        entry.exposure.sci[index] - (pedestal if pedestal is not None else 0)
-        for entry, pedestal in zip(result.used, result.pedestals, strict=False)
-    ]
+    raw = [read(entry, index) for entry in result.used]
+    exposures = [values - (pedestal if pedestal is not None else 0)
+                 for values, pedestal in zip(raw, result.pedestals, strict=False)]
     return Cut(positions, axis, result.combined[index], smoothed,
                smoothed + limits.low, smoothed + limits.high, exposures,
-               result.pixels.final.isin(flat))
+               result.pixels.final.isin(flat), raw, int(centre - positions[0]))
 
 
 def _shared_start(texts: list[str]) -> int:
@@ -214,6 +231,7 @@ class PixelInspector(QWidget):
         layout.addLayout(header)
         layout.addWidget(splitter, 1)
         self.cut: Cut | None = None
+        self._reads: dict = {}  # values read from files, for the selected pixel
         self.half_width.valueChanged.connect(lambda _: self.refresh())
         session.selection_changed.connect(lambda _place: self.refresh())
         # Drawn in the next turn of the event loop, once for a burst of results.
@@ -223,13 +241,21 @@ class PixelInspector(QWidget):
     def refresh(self) -> None:
         """Redraw for the session's selected pixel and newest result."""
         result, place = self.session.result, self.session.selected
+        if len(self._reads) > 64:
+            self._reads.clear()
         self.plot.clear()
         if result is None or place is None or result.status != "complete":
             self.cut = None
             self.table.setRowCount(0)
             return
         row, column = place
-        cut = cut_through(result, row, column, self.half_width.value())
+        try:
+            cut = cut_through(result, row, column, self.half_width.value(), self._read)
+        except InputError as error:
+            self.cut = None
+            self.table.setRowCount(0)
+            self.title.setText(f"<b>{pixel_label(row, column)}</b>: {error}")
+            return
         self.cut = cut
         along = "row" if cut.axis == 0 else "column"
         self.plot.setLabel("bottom", f"dispersion {along} (0-based)")
@@ -255,9 +281,28 @@ class PixelInspector(QWidget):
                            symbolPen=pg.mkPen((255, 60, 60), width=2), name="flagged")
         centre = column if cut.axis == 1 else row
         self.plot.addItem(pg.InfiniteLine(centre, angle=90, pen=pg.mkPen((0, 255, 120), width=1)))
-        self._fill_table(result, row, column)
+        self._fill_table(result, row, column, cut)
 
-    def _fill_table(self, result: SessionResult, row: int, column: int) -> None:
+    def _read(self, entry, index) -> np.ndarray:
+        # An exposure's values do not change with the parameters: a cut read from a file
+        # serves every result until the pixel or the cut's length changes.
+        place = tuple(int(part) if np.ndim(part) == 0 else (int(part[0]), int(part[-1]))
+                      for part in index)  # a cut is a range of rows or columns
+        key = ("sci", id(entry.exposure), entry.exposure.stamp, place)
+        if key not in self._reads:
+            self._reads[key] = entry.exposure.read_sci(index)
+        return self._reads[key]
+
+    def _dq(self, entry, row: int, column: int) -> int | None:
+        dq = entry.exposure.dq  # kept for the science exposure only
+        if dq is not None:
+            return int(dq[row, column])
+        key = ("dq", id(entry.exposure), entry.exposure.stamp, row, column)
+        if key not in self._reads:
+            self._reads[key] = read_dq_pixel(entry.exposure.path, row, column)
+        return self._reads[key]
+
+    def _fill_table(self, result: SessionResult, row: int, column: int, cut: Cut) -> None:
         source = result.source_of(row, column)
         labels = exposure_labels([entry.name for entry in result.used],
                                  [entry.role for entry in result.used])
@@ -265,10 +310,8 @@ class PixelInspector(QWidget):
         for number, (entry, pedestal) in enumerate(
             zip(result.used, result.pedestals, strict=False)
         ):
-            value = float(entry.exposure.sci[row, column])
-            dq = entry.exposure.dq  # kept for the science exposure only
-            value_dq = (int(dq[row, column]) if dq is not None
-                        else read_dq_pixel(entry.exposure.path, row, column))
+            value = float(cut.raw[number][cut.centre])
+            value_dq = self._dq(entry, row, column)
             dq_text = "–" if value_dq is None else (", ".join(decode_dq(value_dq)) or "GOOD")
             minimum = "◀ minimum" if number == source else ""
             cells = (entry.name, entry.role, f"{value:.5g}", f"{value - (pedestal or 0):.5g}",

@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self.grid = ImageGrid()
         # Colour indices and pooled labels are made on the worker, not the GUI thread.
         self.session.prepare = self.grid.prepare
+        self.session.awaits_display = True
         self.setCentralWidget(self.grid)
         self.exposures = ExposuresPanel(self.session)
         self.parameters = ParametersPanel(self.session)
@@ -243,7 +244,11 @@ class MainWindow(QMainWindow):
 
     def blink(self, step: int) -> str | None:
         """Show the next (or previous) exposure in the science panel."""
-        name = self.grid.blink(step)
+        try:
+            name = self.grid.blink(step)
+        except InputError as error:
+            self.statusBar().showMessage(f"Blink: {error}", 10_000)
+            return None
         if name:
             self.statusBar().showMessage(f"Blink: {name}", 3000)
         return name
@@ -286,6 +291,7 @@ class MainWindow(QMainWindow):
         if result is not self.session.result:
             return  # a newer one is on its way
         self.grid.show_result(result)
+        self.session.displayed(result)  # the previous images are let go: it may go on
         self.recovery.apply_pending_view()
         if self._hover is not None:  # new values under a pointer that did not move
             self.cursor_label.setText(self.describe_pixel(*self._hover))

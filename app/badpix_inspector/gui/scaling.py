@@ -48,7 +48,9 @@ STRETCHES = ("linear", "log", "sqrt", "asinh")
 
 _STRETCHES = {"linear": LinearStretch(), "log": LogStretch(), "sqrt": SqrtStretch(),
               "asinh": AsinhStretch()}
-_SAMPLES = 200_000  # enough for display limits, and fast on a 2048x2048 frame
+#: Pixels sampled for display limits: zscale looks at 1000 of them anyway (astropy's
+#: default), and percentiles of the display need no more.
+_SAMPLES = 50_000
 
 
 def _interval(choice: str, manual: tuple[float, float] | None):
@@ -80,10 +82,13 @@ def image_limits(image: np.ndarray | None, choice: str,
         (minimum, maximum) for the `MANUAL` choice.
     """
     interval = _interval(choice, manual)
+    values = image.reshape(-1) if image is not None else np.empty(0)
+    extremes = _finite_extremes(values) if choice == "min–max" and values.size else None
     if choice == MANUAL:
         low, high = (float(value) for value in manual)
+    elif extremes is not None:
+        low, high = extremes
     else:
-        values = image.reshape(-1) if image is not None else np.empty(0)
         if values.size > _SAMPLES and choice != "min–max":
             # A regular sample first (a view), then its finite values: no full-frame
             # temporaries. Minimum and maximum look at every value.
@@ -95,6 +100,16 @@ def image_limits(image: np.ndarray | None, choice: str,
     if not high > low:
         high = low + (abs(low) * 1e-6 or 1.0)
     return low, high
+
+
+def _finite_extremes(values: np.ndarray) -> tuple[float, float] | None:
+    """Return the smallest and largest value ignoring NaN, when both are finite.
+
+    Two reductions over the values, without the copy of the finite ones that picking
+    them out costs (20 ms on 2048x2048). None when there is an infinity or no number.
+    """
+    low, high = float(np.fmin.reduce(values)), float(np.fmax.reduce(values))
+    return (low, high) if np.isfinite(low) and np.isfinite(high) else None
 
 
 def stretch_positions(choice: str, size: int = 256) -> np.ndarray:

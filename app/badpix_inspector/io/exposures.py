@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,16 @@ from ..core.parameters import ParameterError, validate_dispaxis
 from .errors import InputError
 from .guard import check_input_file
 
-__all__ = ["ROLES", "Exposure", "open_fits", "read_dq", "read_dq_pixel", "read_exposure"]
+__all__ = [
+    "ROLES",
+    "Exposure",
+    "file_stamp",
+    "open_fits",
+    "read_dq",
+    "read_dq_pixel",
+    "read_exposure",
+    "read_sci",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,29 +44,69 @@ class Exposure:
         The file.
     role : str
         One of `ROLES`.
-    sci : numpy.ndarray
-        The SCI array as float32 in native byte order, as jwst's datamodels present it.
+    sci : numpy.ndarray or None
+        The SCI array as float32 in native byte order, as jwst's datamodels present it;
+        None once `release` let it go (`read_sci` reads it again from the file).
     detector, instrument, exp_type : str or None
         From the primary header.
     dispaxis : int or None
         ``DISPAXIS`` from the SCI header (None when absent).
     dq : numpy.ndarray or None
         The DQ array as uint32, when asked for and present.
+    stamp : tuple or None
+        The file's identity when it was read (device, inode, size, modification time in
+        ns): a file read again must still be that file. None for an exposure that came
+        from memory, which is never released.
     """
 
     path: Path
     role: str
-    sci: np.ndarray = field(repr=False)
+    sci: np.ndarray | None = field(repr=False)
     detector: str | None
     instrument: str | None
     exp_type: str | None
     dispaxis: int | None
     dq: np.ndarray | None = field(default=None, repr=False)
+    stamp: tuple[int, int, int, int] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._shape = tuple(self.sci.shape)
 
     @property
     def shape(self) -> tuple[int, ...]:
         """The SCI array's shape."""
-        return self.sci.shape
+        sci = self.sci
+        return self._shape if sci is None else sci.shape
+
+    @property
+    def released(self) -> bool:
+        """True when the SCI array is not in memory (see `release`)."""
+        return self.sci is None
+
+    def release(self) -> None:
+        """Let the SCI array go, when it can be read again from the file.
+
+        The window keeps the science exposure's SCI and reads the others' from their
+        files when it needs them (the pixel inspector, blink, a new combination): with a
+        2048x2048 detector each costs 16 MiB, for as long as the window is open.
+        """
+        if self.stamp is not None:
+            self.sci = None
+            self.dq = None
+
+    def read_sci(self, index=None) -> np.ndarray:
+        """Return the SCI array, or ``sci[index]``, from memory or from the file.
+
+        Values read again are those read first (the same reading, float32), from the same
+        file: one that was replaced or changed since raises an `InputError`.
+        """
+        sci = self.sci  # once: another thread may release it meanwhile
+        if sci is not None:
+            return sci if index is None else sci[index]
+        if file_stamp(self.path) != self.stamp:
+            raise InputError(self.path, "changed on disk since it was opened",
+                             "open it again (close the exposures, then open them)")
+        return read_sci(self.path, index)
 
     @property
     def name(self) -> str:
@@ -147,6 +197,51 @@ def _header_text(header: fits.Header, key: str) -> str | None:
     return None if value is None else str(value).strip()
 
 
+def file_stamp(path: str | Path) -> tuple[int, int, int, int] | None:
+    """Return a file's identity: device, inode, size, modification time (ns); None if gone."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def read_sci(path: str | Path, index=None) -> np.ndarray:
+    """Read the SCI array of an exposure, or ``sci[index]``, as `read_exposure` reads it.
+
+    The same values as ``read_exposure(path).sci[index]`` (float32, native byte order,
+    scaled or compressed data as jwst's datamodels present them); an index reads only
+    what it covers where the file can be memory-mapped.
+
+    Raises
+    ------
+    InputError
+        When the file can no longer be read, or has no 2-D SCI.
+    """
+    path = Path(path)
+    index = slice(None) if index is None else index
+
+    def read(memmap: bool) -> np.ndarray:
+        with open_fits(path, memmap=memmap) as hdulist:
+            data = hdulist["SCI"].data if "SCI" in hdulist else None
+            if data is None or data.ndim != 2:
+                raise InputError(path, "has no 2-D SCI image any more", "open it again")
+            try:
+                return np.array(data[index], dtype=np.float32)
+            except (TypeError, ValueError) as error:
+                if memmap and "memory-mapped" in str(error):
+                    raise
+                raise InputError(path, f"the data cannot be read ({error})",
+                                 "copy it again") from None
+
+    try:
+        return read(memmap=True)
+    except ValueError as error:
+        if "memory-mapped" not in str(error):
+            raise
+    return read(memmap=False)  # scaled integers: read whole, as `read_exposure` does
+
+
 def read_exposure(path: str | Path, role: str = "science", *, with_dq: bool = False) -> Exposure:
     """Read what the step needs of one exposure.
 
@@ -185,6 +280,7 @@ def read_exposure(path: str | Path, role: str = "science", *, with_dq: bool = Fa
 
 
 def _read_exposure(path: Path, role: str, with_dq: bool, memmap: bool) -> Exposure:
+    stamp = file_stamp(path)
     with open_fits(path, memmap=memmap) as hdulist:
         if "SCI" not in hdulist:
             raise InputError(
@@ -237,6 +333,7 @@ def _read_exposure(path: Path, role: str, with_dq: bool, memmap: bool) -> Exposu
             exp_type=_header_text(primary, "EXP_TYPE"),
             dispaxis=dispaxis,
             dq=dq if dq is None or dq.shape == sci.shape else None,
+            stamp=stamp,
         )
 
 
