@@ -29,6 +29,7 @@ from .core import (
     combine,
 )
 from .core.decide import Decisions, SuspectRule, decide
+from .core.dqflags import PackedDQ
 from .core.pixelsets import LabelLayers, PixelSet
 from .core.statistics import (
     FlagPixels,
@@ -303,7 +304,8 @@ class StageCache:
         if science.dq is None and science is not self._dq_read:
             self._dq_read = science  # a file without DQ is not read again and again
             if science.stamp is not None:
-                science.dq = read_dq(science.path, science.shape)
+                dq = read_dq(science.path, science.shape)
+                science.dq = None if dq is None else PackedDQ(dq)
 
     def _already_bad(self, science: Exposure) -> tuple[PixelSet, LabelLayers]:
         """Science pixels already DO_NOT_USE, and their overlay layer (kept per exposure)."""
@@ -364,6 +366,8 @@ def _read(path: str | Path, role: str) -> Exposure:
     exposure = read_exposure(path, role, with_dq=role == "science")
     if role != "science":
         exposure.release()
+    elif exposure.dq is not None:
+        exposure.dq = PackedDQ(exposure.dq)  # a quarter of the memory, the same values
     return exposure
 
 
@@ -478,6 +482,9 @@ def memory_entries(
         raise InputError(sciences[1].exposure.path, "is a second science exposure",
                          "give exactly one exposure the science role (or close the open ones)")
     _check_shapes(added, existing)
+    for entry in added:  # kept for the pixel inspector: there is no file to read them from
+        if isinstance(entry.exposure.dq, np.ndarray):
+            entry.exposure.dq = PackedDQ(entry.exposure.dq)
     return added
 
 

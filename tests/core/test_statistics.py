@@ -114,3 +114,23 @@ def test_flag_statistics_counts_what_the_masks_hold():
     assert plain.n_final == flags.sum() and plain.n_edge == 0 and plain.fraction == 0.0
     assert plain.n_forced_bad == plain.n_forced_good == 0
     assert pytest.approx(0.5) == stats.sigma
+
+
+@pytest.mark.parametrize("distinct", [1, 5, 256, 257, 200_000])
+def test_packed_dq_gives_the_values_and_the_do_not_use_pixels_of_the_image(distinct):
+    from badpix_inspector.core.dqflags import PackedDQ
+
+    rng = np.random.default_rng(distinct)
+    table = rng.choice(2**32, size=distinct, replace=False).astype(np.uint32)
+    dq = table[rng.permutation(np.arange(120_000) % distinct).reshape(300, 400)]
+    distinct = min(distinct, dq.size)  # every table value is in the image
+    packed = PackedDQ(dq)
+    assert packed.shape == dq.shape and packed.dtype == np.uint32
+    assert packed.codes.dtype == (np.uint8 if distinct <= 256 else
+                                  np.uint16 if distinct <= 65536 else np.uint32)
+    assert packed.nbytes < dq.nbytes or distinct > 65536
+    np.testing.assert_array_equal(np.asarray(packed), dq)
+    assert int(packed[17, 33]) == int(dq[17, 33])
+    np.testing.assert_array_equal(packed[5:9, (1, 7)], dq[5:9, (1, 7)])
+    np.testing.assert_array_equal(already_bad_mask(packed, dq.shape),
+                                  already_bad_mask(dq, dq.shape))

@@ -151,7 +151,7 @@ def test_cursor_readout(window):
     assert f"combined={result.combined[row, column]:.5g}" in text
     assert f"diff={result.difference[row, column]:.5g}" in text
     assert "FLAGGED" in text and "min from jw" in text
-    dq_row, dq_column = np.argwhere(result.science_dq & 1)[0]
+    dq_row, dq_column = np.argwhere(np.asarray(result.science_dq) & 1)[0]
     assert "DO_NOT_USE" in window.describe_pixel(int(dq_column), int(dq_row))
     assert "outside" in window.describe_pixel(-5, 3)
 

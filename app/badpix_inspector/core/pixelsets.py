@@ -193,7 +193,8 @@ class LabelLayers:
         screen pixels and vanishes; pooled to the screen's scale, every flag stays
         visible. The image has ``ceil(rows / factor) x ceil(columns / factor)`` pixels
         and costs in proportion to the layers' pixels plus its own size, never a pass
-        over the detector. Kept per factor (the last few), read-only.
+        over the detector. The image of the last factor asked for is kept (read-only): a
+        view needs one at a time, and a full-size one is 4 MiB on 2048x2048.
         """
         factor = max(1, int(factor))
         with _made_lock:
@@ -202,8 +203,7 @@ class LabelLayers:
             found = self._pool(factor)
             found.setflags(write=False)
             with _made_lock:
-                if len(self._made) >= 3:
-                    self._made.pop(next(iter(self._made)))
+                self._made.clear()
                 self._made[factor] = found
         return found
 

@@ -14,6 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .dqflags import PackedDQ
 from .pixelsets import LabelLayers, PixelSet
 from .stages import DO_NOT_USE, Thresholds, count_sorted
 
@@ -86,10 +87,12 @@ class FlagStatistics:
         return self.n_total / self.n_finite if self.n_finite else 0.0
 
 
-def already_bad_mask(dq: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+def already_bad_mask(dq: np.ndarray | PackedDQ | None, shape: tuple[int, ...]) -> np.ndarray:
     """Return the pixels whose DQ has DO_NOT_USE (all False without a DQ array)."""
     if dq is None:
         return np.zeros(shape, dtype=bool)
+    if isinstance(dq, PackedDQ):
+        return dq.any_set(DO_NOT_USE)
     return (dq & DO_NOT_USE) != 0
 
 
