@@ -152,9 +152,10 @@ def test_any_odd_window_along_either_axis_matches_the_reference(image, dispaxis,
     np.testing.assert_array_equal(got, expected)
 
 
-@pytest.mark.parametrize("kernel_size", [3, 17, 31, 101])
+@pytest.mark.parametrize("kernel_size", [3, 15, 17, 31, 101])
 @pytest.mark.parametrize("dispaxis", [1, 2])
 def test_other_windows_on_a_wide_image_with_ties_and_infinities(kernel_size, dispaxis):
+    # 333 columns: blocks of 128 columns for the window of 15 down the rows, and a rest.
     rng = np.random.default_rng(kernel_size)
     image = np.round(rng.normal(size=(150, 333)) * 2).astype(np.float32)  # many ties
     image[rng.random(image.shape) < 0.15] = np.nan
@@ -348,3 +349,30 @@ def test_flag_mask_compares_exactly_with_float64_limits(dtype):
                       (-np.inf, np.inf), (np.nan, np.nan), (-1e300, 1e300), (1e300, -1e300)]:
         expected = (difference.astype(np.float64) > high) | (difference.astype(np.float64) < low)
         np.testing.assert_array_equal(flag_mask(difference, Thresholds(low, high)), expected)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=hnp.arrays(dtype=st.sampled_from([np.float32, np.float64]),
+                         shape=st.integers(0, 5000),
+                         elements=st.one_of(st.sampled_from(SPECIAL),
+                                            st.floats(-10, 10, width=32))),
+       bounds=st.tuples(st.floats(-3, 3), st.floats(-3, 3)).map(sorted),
+       threads=st.integers(1, 3), known=st.booleans())
+def test_the_flag_pass_and_the_sort_give_numpys_answers(values, bounds, threads, known):
+    low, high = (values.dtype.type(bound) for bound in bounds)
+    expected = (np.flatnonzero(values < low), np.flatnonzero(values > high))
+    counts = tuple(part.size for part in expected) if known else None
+    got = kernels.beyond(values, low, high, counts=counts, threads=threads)
+    for side, want in zip(got, expected, strict=True):
+        assert side.dtype == np.int64
+        np.testing.assert_array_equal(side, want)
+    np.testing.assert_array_equal(kernels.sorted_non_nan(values, threads=threads),
+                                  np.sort(values[~np.isnan(values)]))
+
+
+def test_the_flag_pass_grows_a_short_guess():
+    # More than its first guess (1024 a piece) beyond the bounds, and no counts given.
+    values = np.linspace(-1, 1, 50_000, dtype=np.float32)
+    low, high = kernels.beyond(values, np.float32(-0.5), np.float32(0.5), threads=2)
+    np.testing.assert_array_equal(low, np.flatnonzero(values < -0.5))
+    np.testing.assert_array_equal(high, np.flatnonzero(values > 0.5))

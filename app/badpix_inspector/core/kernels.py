@@ -531,7 +531,7 @@ def beyond(
 
     _run(lambda a, b: collect(a, b, room(counts and counts[0], a, b),
                               room(counts and counts[1], a, b)), pieces)
-    low_parts, high_parts = [], []
+    low_parts, high_parts = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
     for start, stop in pieces:
         low_count, high_count, low_index, high_index = found[(start, stop)]
         if low_count > low_index.size or high_count > high_index.size:

@@ -9,9 +9,10 @@ each window. So, for every output pixel:
 - with an even number of values the result is the mean of the two middle ones, computed
   in the data's own precision.
 
-Once `kernels.warm_up` has loaded them, compiled kernels serve the square window and the
-15-long window along one axis (see `badpix_inspector.core.kernels`), with the same values,
-bit for bit. Otherwise, windows along one axis go through ``bottleneck.move_median`` on the
+Once `kernels.warm_up` has loaded them, compiled kernels serve the square window and every
+odd window along one axis up to `kernels.MAX_LANE_KERNEL` (see
+`badpix_inspector.core.kernels`), with the same values, bit for bit. Otherwise, and for
+longer windows, windows along one axis go through ``bottleneck.move_median`` on the
 zero-padded array, which gives the same values bit for bit, and the square window selects
 the middle values with ``numpy.partition`` on strips of sliding windows. Both share the
 work between threads (bottleneck and numpy release the GIL), one block of lines or strips
