@@ -13,7 +13,15 @@ pytest.importorskip("PyQt6")
 from gui_helpers import wait_for_result
 from PyQt6.QtCore import QEvent, QMimeData, QPointF, Qt, QUrl
 from PyQt6.QtGui import QDropEvent
-from PyQt6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QLabel, QSlider, QSpinBox
+from PyQt6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDoubleSpinBox,
+    QLabel,
+    QProgressBar,
+    QSlider,
+    QSpinBox,
+)
 
 from badpix_inspector.cli import main as command
 from badpix_inspector.gui import create_main_window
@@ -414,3 +422,29 @@ def test_a_message_outlives_a_redraw_under_a_still_pointer(qtbot, window):
     qtbot.wait(50)
     assert window.statusBar().currentMessage() == "Restored A's parameters"
     assert "x=4 y=5 (FITS" in window.cursor_label.text()  # the readout has the new values
+
+
+def test_the_working_bar_shows_only_for_work_that_lasts(qtbot, window, monkeypatch):
+    import time
+
+    from badpix_inspector.gui.main_window import BUSY_DELAY_MS
+
+    bar = window.findChild(QProgressBar, "busy")
+    kernel = window.findChild(QSpinBox, "kernel_size")
+    kernel.setValue(kernel.value() + 2)  # a quick one: the bar never shows
+    shown = []
+    qtbot.waitUntil(lambda: shown.append(bar.isVisible()) or not window.session.busy)
+    wait_for_result(qtbot, window)
+    assert not any(shown) and not bar.isVisible()
+    compute = window.session._cache.compute
+
+    def slow(*arguments, **keywords):
+        time.sleep(BUSY_DELAY_MS * 3 / 1000)
+        return compute(*arguments, **keywords)
+
+    monkeypatch.setattr(window.session._cache, "compute", slow)
+    kernel.setValue(kernel.value() + 2)
+    assert not bar.isVisible()
+    qtbot.waitUntil(bar.isVisible, timeout=BUSY_DELAY_MS * 3)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=10_000)
+    assert not bar.isVisible()

@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 _HINT = ("Open exposures or a spec2 association (Ctrl+O), drop files on the window, or try "
          "File ▸ Open demo data.")
 
+#: Milliseconds of work before the status bar's "working" bar shows.
+BUSY_DELAY_MS = 300
+
 
 class MainWindow(QMainWindow):
     """The inspector: four linked images, exposures, parameters and statistics docks.
@@ -145,6 +148,13 @@ class MainWindow(QMainWindow):
         self.statusBar().messageChanged.connect(
             lambda text: self.cursor_label.setVisible(not text))
 
+    def _busy_changed(self, busy: bool) -> None:
+        if busy:
+            self._busy_later.start()
+        else:
+            self._busy_later.stop()
+            self.busy_bar.setVisible(False)
+
     def _arrow_keys(self) -> None:
         # Arrow keys move the selected pixel while the images or the inspector have focus.
         for key, rows, columns in ((Qt.Key.Key_Up, 1, 0), (Qt.Key.Key_Down, -1, 0),
@@ -162,7 +172,11 @@ class MainWindow(QMainWindow):
         session = self.session
         session.result_ready.connect(self._show_result)
         session.display_ready.connect(self._draw_later)  # once the worker made the pictures
-        session.busy_changed.connect(self.busy_bar.setVisible)
+        # The "working" bar shows only for work that lasts: flashing it for each of a
+        # slider's results (50 ms each) drew the eye, and redrew the status bar each time.
+        self._busy_later = QTimer(self, singleShot=True, interval=BUSY_DELAY_MS)
+        self._busy_later.timeout.connect(lambda: self.busy_bar.setVisible(self.session.busy))
+        session.busy_changed.connect(self._busy_changed)
         session.failed.connect(lambda message: self.error("Computing the flags failed", message))
         session.exposures_changed.connect(self._exposures_changed)
         session.edits_changed.connect(self._edits_changed)
