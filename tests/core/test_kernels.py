@@ -203,6 +203,7 @@ def test_tail_percentiles_equal_numpys(seed):
     low, high = flag_sides(values, Thresholds(*expected))
     np.testing.assert_array_equal(found[1][0], np.flatnonzero(low))
     np.testing.assert_array_equal(found[1][1], np.flatnonzero(high))
+    assert found[2] == np.count_nonzero(np.isfinite(values))
 
 
 fractions = st.one_of(st.sampled_from([0.0, 0.001, 0.5]), st.floats(0, 0.5))
@@ -235,6 +236,7 @@ def test_thresholds_equal_nanpercentile_whatever_path(values, lower, upper):
         low, high = flag_sides(values, Thresholds(*expected))
         np.testing.assert_array_equal(found[1][0], np.flatnonzero(low))
         np.testing.assert_array_equal(found[1][1], np.flatnonzero(high))
+        assert found[2] == np.count_nonzero(np.isfinite(values))
 
 
 @pytest.mark.parametrize("dispaxis", [1, 2, None])

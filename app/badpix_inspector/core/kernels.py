@@ -70,6 +70,7 @@ __all__ = [
     "percentile_limits",
     "plain_path",
     "ready",
+    "shared",
     "sorted_non_nan",
     "sorted_percentiles",
     "table_lookup",
@@ -237,6 +238,15 @@ def _exercise(module, dtype) -> None:
     module.close_gap(values.copy(), 5, 0, module.compact(values, values.copy(), 0, 50))
     module.beyond(values, dtype(10), dtype(40), np.empty(50, np.int64), np.empty(50, np.int64),
                   0, 50)
+
+
+def shared(function, size: int, threads: int = 2) -> None:
+    """Call ``function(start, stop)`` on ``threads`` consecutive shares of ``range(size)``.
+
+    The shares run side by side in threads (numpy and the kernels release the GIL), and
+    an exception raised in any of them is raised here.
+    """
+    _run(function, _partition(size, threads))
 
 
 def _partition(size: int, threads: int) -> list[tuple[int, int]]:
@@ -687,7 +697,12 @@ def _tail_percentiles(module, values: np.ndarray, quantiles: np.ndarray, threads
         limits = _numpy_linear(count, quantiles, order_statistic)
     except _OutsideTails:
         return None
-    return limits, (below, above), ((low_values, low_index), (high_values, high_index))
+    # Infinities lie in the tails (at or beyond any bracket): the finite values are the
+    # others.
+    finite = count - int(np.count_nonzero(low_values == -np.inf)) - int(
+        np.count_nonzero(high_values == np.inf))
+    return (limits, (below, above), ((low_values, low_index), (high_values, high_index)),
+            finite)
 
 
 class _OutsideTails(Exception):
@@ -708,14 +723,16 @@ def percentile_limits(
     with_flags : bool
         Also return the flat indices, ascending, of the values strictly below the low
         limit and of those strictly above the high one (what ``numpy.flatnonzero`` of
-        each side's mask gives), as a pair.
+        each side's mask gives), as a pair, and how many values are finite (counted on
+        the way).
     threads : int, optional
         Threads sharing the pass over the values; default: the cores, at most 4.
 
     Returns
     -------
     numpy.ndarray or tuple or None
-        The two limits, exactly numpy's (with the flat indices when ``with_flags``); None
+        The two limits, exactly numpy's (with the flat indices and the finite count when
+        ``with_flags``: ``(limits, (low, high), finite)``); None
         when the kernels are not ready or the tails do not hold the ranks (large
         fractions, odd distributions): the caller then takes numpy's path.
     """
@@ -727,7 +744,7 @@ def percentile_limits(
     found = _tail_percentiles(module, _as_compiled(values), quantiles, threads)
     if found is None:
         return None
-    limits, (below, above), ((low_values, low_index), (high_values, high_index)) = found
+    limits, (below, above), ((low_values, low_index), (high_values, high_index)), finite = found
     if not with_flags:
         return limits
     low_limit, high_limit = limits
@@ -736,4 +753,5 @@ def percentile_limits(
     if not (low_limit <= below and high_limit >= above):
         return None
     # Each side's indices were collected in ascending order.
-    return limits, (low_index[low_values < low_limit], high_index[high_values > high_limit])
+    return (limits, (low_index[low_values < low_limit], high_index[high_values > high_limit]),
+            finite)

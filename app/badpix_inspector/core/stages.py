@@ -415,7 +415,8 @@ class Filtered:
         percentiles = [flagfrac_lower * 100, (1 - flagfrac_upper) * 100]
         found = kernels.percentile_limits(self.difference, percentiles, with_flags=True)
         if found is not None:
-            (low, high), (low_index, high_index) = found
+            (low, high), (low_index, high_index), finite = found
+            self.__dict__.setdefault("finite_count", finite)  # counted on the way: kept
             shape = self.difference.shape
             return (Thresholds(low=low, high=high),
                     PixelSet.from_flat(shape, low_index, ordered=True),
@@ -485,7 +486,12 @@ def count_sorted(values: np.ndarray, value: float, side: str = "left") -> int:
 def filter_combined(combined: np.ndarray, kernel_size: int, dispaxis: int | None) -> Filtered:
     """Run the smoothing stage and prepare what the threshold stage needs."""
     smoothed = smooth(combined, kernel_size, dispaxis)
-    return Filtered(kernel_size, dispaxis, smoothed, combined - smoothed)
+    difference = np.empty_like(smoothed)
+    # combined - smoothed, in blocks of rows on two threads (numpy lets go of the GIL).
+    kernels.shared(lambda start, stop: np.subtract(combined[start:stop], smoothed[start:stop],
+                                                   out=difference[start:stop]),
+                   combined.shape[0])
+    return Filtered(kernel_size, dispaxis, smoothed, difference)
 
 
 class SelfcalStages:
