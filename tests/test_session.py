@@ -10,6 +10,7 @@ from badpix_inspector.core import ParameterError, combine
 from badpix_inspector.inspection import is_provisional
 from badpix_inspector.io import InputError, read_exposure
 from badpix_inspector.session import LABEL_ALREADY_BAD, LABEL_HIGH, LABEL_LOW, Session
+from oracles import source_index
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def test_association_roles_and_flags_equal_the_core(session, small_nirspec):
     # Which exposure supplied the minimum, pixel by pixel, is what the whole-image
     # function of the combine stage says (ties to the first exposure, -1 for all-NaN).
     combined = combine(scis, "NRS1")
-    everywhere = combined.source_index(scis)
+    everywhere = source_index(combined, scis)
     rows, columns = scis[0].shape
     assert (everywhere == -1).any() and len(np.unique(everywhere)) == 5
     by_pixel = [[result.source_of(row, column) for column in range(columns)]
@@ -311,3 +312,100 @@ def test_a_file_changed_under_the_session_is_said_not_used(session, small_nirspe
     session.wait()
     assert failures and "changed on disk since it was opened" in failures[-1]
     assert selfcal.path.name in failures[-1]
+
+
+def _run_until(later, condition, timeout=20.0):
+    """Run the deliveries dispatched so far, as an event loop would, until ``condition()``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        while later:
+            later.pop(0)()
+        if time.monotonic() > deadline:
+            raise TimeoutError("the session did not answer")
+        time.sleep(0.005)
+
+
+def test_a_new_kernel_is_completed_once_its_provisional_result_is_drawn(small_nirspec,
+                                                                         monkeypatch):
+    import time
+
+    import badpix_inspector.session as session_module
+
+    monkeypatch.setattr(session_module, "DISPLAY_WAIT", 60.0)  # only the drawing ends it
+    later = []
+    session = Session(dispatch=later.append)
+    session.awaits_display = True
+    computed = []
+    compute = session._cache.compute
+    monkeypatch.setattr(session._cache, "compute", lambda snapshot, **keywords: (
+        computed.append(keywords.get("provisional", False)) or compute(snapshot, **keywords)))
+    try:
+        session.open_paths([small_nirspec.association])
+        _run_until(later, lambda: session.result is not None and is_provisional(session.result))
+        first = session.result
+        time.sleep(0.3)
+        assert computed == [True]  # the sort waits for the window's word
+        session.displayed(first)
+        _run_until(later, lambda: not session.busy)
+        assert computed == [True, False] and not is_provisional(session.result)
+        # A newer request ends the wait: the overtaken kernel is never sorted.
+        session.set_parameters(kernel_size=7)
+        _run_until(later, lambda: session.result.parameters.kernel_size == 7)
+        session.set_parameters(kernel_size=9)
+        _run_until(later, lambda: session.result.parameters.kernel_size == 9)
+        assert computed[2:] == [True, True]
+        # A script waiting on the session is not held: nothing can be drawn meanwhile.
+        session.set_parameters(kernel_size=11)
+        session.wait(timeout=10)
+        assert computed[-2:] == [True, False]
+    finally:
+        session.close()  # ends a wait under way too
+
+
+def test_the_science_dq_follows_role_changes_back_and_forth(session, small_nirspec):
+    # A released exposure lets its DQ go: made the science one again, it reads it again.
+    from astropy.io import fits
+
+    session.open_paths(small_nirspec.exposures[:2])
+    session.wait()
+    second = session.entries[1].exposure
+    expected = int(np.count_nonzero(fits.getdata(second.path, "DQ") & 1))
+    session.set_role(1, "science")
+    session.wait()
+    # An exposure from memory (as tune() gets from a notebook) comes with its DQ.
+    in_memory = read_exposure(small_nirspec.exposures[2], "selfcal", with_dq=True)
+    in_memory.stamp = None
+    session.open_exposures([in_memory])
+    session.set_role(2, "science")  # the file's exposure is let go, its DQ with it
+    session.wait()
+    assert second.dq is None
+    session.set_role(1, "science")
+    session.wait()
+    assert session.result.used[0].exposure is second
+    assert session.result.statistics.n_already_bad == expected > 0
+
+
+def test_closing_every_exposure_lets_the_stages_go(session, small_nirspec):
+    session.open_paths([small_nirspec.association])
+    session.wait()
+    science = session.entries[0].exposure
+    session.clear()
+    session.wait()
+    assert session.result.status == "empty"
+    cache = session._cache
+    assert cache._stages is None and cache._science is None
+    assert cache._derived.already_bad is None and science is not None
+
+
+def test_a_result_is_up_to_date_only_while_it_answers_the_newest_request(session,
+                                                                         small_nirspec,
+                                                                         monkeypatch):
+    session.open_paths([small_nirspec.association])
+    session.wait()
+    assert session.is_up_to_date()
+    monkeypatch.setattr(session._cache, "compute", lambda snapshot, **_: 1 / 0)
+    session.set_parameters(kernel_size=5)  # fails: the result shown is the old kernel's
+    session.wait()
+    assert session.result.parameters.kernel_size == 15 and not session.is_up_to_date()

@@ -144,7 +144,6 @@ def _exposures(made):
                  for path, role in zip(made.exposures, roles, strict=True)]
     for exposure in exposures:
         exposure.path = Path(exposure.path.name)  # a name, as a datamodel's meta.filename
-        exposure.stamp = None  # tied to no file
     return exposures
 
 

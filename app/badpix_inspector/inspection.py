@@ -110,7 +110,7 @@ class SessionResult:
     dispaxis: int | None
     used: tuple[ExposureEntry, ...] = ()
     science: np.ndarray | None = None
-    science_dq: np.ndarray | None = None
+    science_dq: np.ndarray | PackedDQ | None = None
     combined: np.ndarray | None = None
     smoothed: np.ndarray | None = None
     difference: np.ndarray | None = None
@@ -168,7 +168,7 @@ class SessionResult:
         """Return which used exposure supplied the minimum at (row, column); -1 if none.
 
         The position in ``used`` of the first exposure whose value, less its pedestal,
-        is the combined value (NaN everywhere gives -1), as `Combined.source_index` says.
+        is the combined value (NaN everywhere gives -1), as `Combined.source` notes it.
         """
         if self.source_index is None:
             return -1
@@ -211,7 +211,7 @@ class StageCache:
         self._stages: SelfcalStages | None = None
         self._stages_key: tuple | None = None
         self._derived = _Derived()
-        self._dq_read: Exposure | None = None  # the science exposure whose DQ was read
+        self._science: Exposure | None = None  # the science exposure last seen
 
     def stages_for(self, used: Sequence[ExposureEntry]) -> SelfcalStages:
         """Return the stages of these exposures (kept while the same exposures are used).
@@ -241,9 +241,10 @@ class StageCache:
         and computing the same snapshot again without ``provisional`` completes it. The
         flags are the same either way.
 
-        Past the filter, nothing here passes over the whole detector for a new fraction:
-        the flags, the hand edits and what derives from them (counts, suspect flags, the
-        comparison with A, the overlay's labels) are pixel sets.
+        For a new fraction, one compiled pass over the difference image finds the flags;
+        the flags, the hand edits and everything derived from them (counts, suspect
+        flags, the comparison with A, the overlay's labels) are pixel sets, which cost in
+        proportion to the flags.
         """
         started = time.perf_counter()
         parameters, dispaxis = snapshot.parameters, snapshot.dispaxis
@@ -253,6 +254,7 @@ class StageCache:
         )
         base = {"generation": snapshot.generation, "parameters": parameters, "dispaxis": dispaxis}
         if not used or used[0].role != "science":
+            self.forget()  # no science: nothing of the last stages stays in memory
             return SessionResult(status="empty", message="Give one exposure the science role.",
                                  **base)  # fmt: skip
         science = used[0].exposure
@@ -299,11 +301,21 @@ class StageCache:
             seconds=time.perf_counter() - started, **base,
         )  # fmt: skip
 
+    def forget(self) -> None:
+        """Let every cached stage and derived value go."""
+        self._stages = self._stages_key = None
+        self._derived = _Derived()
+        self._science = None
+
     def _load_dq(self, science: Exposure) -> None:
-        """Read the DQ of an exposure that became the science one (once while it is)."""
-        if science.dq is None and science is not self._dq_read:
-            self._dq_read = science  # a file without DQ is not read again and again
-            if science.stamp is not None:
+        """Read the DQ of the science exposure when it becomes the science one.
+
+        An exposure released before (a selfcal one, say) let its DQ go; a file without DQ
+        is looked at once while its exposure stays the science one.
+        """
+        if science is not self._science:
+            self._science = science
+            if science.dq is None and science.stamp is not None:
                 dq = read_dq(science.path, science.shape)
                 science.dq = None if dq is None else PackedDQ(dq)
 

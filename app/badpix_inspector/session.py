@@ -176,6 +176,7 @@ class Session:
         self.awaits_display = False
         self._drawn = threading.Condition(self._lock)
         self._drawn_generation = 0
+        self._waiting = 0  # threads in `wait`: while one is, nothing can be drawn
 
     # -- exposures -----------------------------------------------------------------------
 
@@ -322,6 +323,28 @@ class Session:
         self._forget_selection()
         self.request()
 
+    def is_up_to_date(self, result: SessionResult | None = None) -> bool:
+        """Return True when ``result`` (default: the one shown) answers the newest request.
+
+        False while a newer request is being computed, or when the newest one failed:
+        the result then belongs to other settings than those in force.
+        """
+        result = self.result if result is None else result
+        with self._lock:
+            newest = self._generation
+        return (result is not None and result is self.result and not self.busy
+                and result.generation == newest and not is_provisional(result))
+
+    def check_files(self) -> None:
+        """Raise an `InputError` when a file in use is no longer the one that was read.
+
+        What the window shows was computed from the files as they were opened: a product
+        written from a file changed since would mix its new values with those flags.
+        """
+        for entry in self.entries:
+            if entry.role in ROLES_USED and entry.from_file:
+                entry.exposure.check_unchanged()
+
     def members(self) -> ProductMembers:
         """Return the current roles as the command's product members (for saving).
 
@@ -465,11 +488,12 @@ class Session:
     def request(self) -> int:
         """Ask for a new result with the current state; return the request's number."""
         data_key = tuple((id(entry.exposure), entry.role) for entry in self.entries)
-        with self._lock:
+        with self._drawn:
             self._generation += 1
             generation = self._generation
             if data_key != self._data_key:
                 self._data_key, self._data_generation = data_key, generation
+            self._drawn.notify_all()  # a result awaited on screen is overtaken
         snapshot = Snapshot(generation, tuple(
             ExposureEntry(e.exposure, e.role, from_file=e.from_file) for e in self.entries
         ), self.parameters, self.dispaxis,
@@ -480,9 +504,21 @@ class Session:
         return generation
 
     def wait(self, timeout: float | None = 30.0) -> None:
-        """Block until every request made so far has been computed (for scripts and tests)."""
-        sentinel: Future = self._executor.submit(lambda: None)
-        sentinel.result(timeout)
+        """Block until every request made so far has been computed (for scripts and tests).
+
+        Meanwhile no result is awaited on screen (see `awaits_display`): a script that
+        waits on the window's own thread would otherwise hold every kernel change for
+        `DISPLAY_WAIT`.
+        """
+        with self._drawn:
+            self._waiting += 1
+            self._drawn.notify_all()
+        try:
+            sentinel: Future = self._executor.submit(lambda: None)
+            sentinel.result(timeout)
+        finally:
+            with self._drawn:
+                self._waiting -= 1
 
     def close(self, wait: bool = True) -> None:
         """Stop the worker: pending requests are dropped, nothing more is dispatched.
@@ -493,9 +529,10 @@ class Session:
             Wait for a computation under way to end. The window waits, so that nothing
             reaches its dispatcher once Qt has destroyed it.
         """
-        with self._lock:
+        with self._drawn:
             self._generation += 1
             self._closed = True
+            self._drawn.notify_all()
         self._executor.shutdown(wait=wait, cancel_futures=True)
 
     def _is_current(self, generation: int) -> bool:
@@ -546,11 +583,12 @@ class Session:
         generation = result.generation
         deadline = time.monotonic() + DISPLAY_WAIT
         with self._drawn:
-            while self.awaits_display and self._drawn_generation < generation:
+            while (self.awaits_display and self._drawn_generation < generation
+                   and not self._waiting):
                 left = deadline - time.monotonic()
                 if left <= 0 or self._generation != generation or self._closed:
                     break
-                self._drawn.wait(min(left, 0.02))  # a newer request ends the wait too
+                self._drawn.wait(left)  # woken by the drawing, a newer request or close
             return self._generation == generation and not self._closed
 
     def _prepared(self, result: SessionResult) -> None:
@@ -585,4 +623,6 @@ class Session:
     def _fail(self, generation: int, error: Exception) -> None:
         if self._is_current(generation):
             self._set_busy(False)
-        self.failed.emit(f"{type(error).__name__}: {error}")
+        # A bad input says what is wrong and what to do; anything else names its kind.
+        self.failed.emit(str(error) if isinstance(error, InputError)
+                         else f"{type(error).__name__}: {error}")

@@ -4,6 +4,7 @@ Every test here runs the compiled path for real: the kernels are compiled (or lo
 numba's cache) synchronously by a fixture, and the tests check that they were used.
 """
 
+import contextlib
 import subprocess
 import sys
 
@@ -378,3 +379,31 @@ def test_the_flag_pass_grows_a_short_guess():
     low, high = kernels.beyond(values, np.float32(-0.5), np.float32(0.5), threads=2)
     np.testing.assert_array_equal(low, np.flatnonzero(values < -0.5))
     np.testing.assert_array_equal(high, np.flatnonzero(values > 0.5))
+
+
+@pytest.mark.parametrize("dispaxis", [1, 2])
+def test_the_stages_flags_are_the_same_on_the_compiled_and_the_plain_path(dispaxis):
+    # Before the sort (the tail pass, counting the finite values on the way) and after it
+    # (an index into the sorted values, then the flag pass sized by the counts).
+    from badpix_inspector.core import SelfcalStages
+
+    rng = np.random.default_rng(21)
+    images = [random_difference(rng, 160 * 150, np.float32, infinities=3).reshape(160, 150)
+              + np.float32(5) for _ in range(3)]
+    for fractions in ((0.002, 0.003), (0.0, 0.5), (0.03, 0.001)):
+        answers = []
+        for plain in (False, True):
+            with kernels.plain_path() if plain else contextlib.nullcontext():
+                assert kernels.ready() is not plain
+                filtered = SelfcalStages(images, None).filtered(9, dispaxis)
+                before = filtered.flags_for(*fractions)
+                count = filtered.finite_count
+                filtered.sorted_values  # noqa: B018 (sorts)
+                answers += [before, filtered.flags_for(*fractions)]
+                assert count == int(np.isfinite(filtered.difference).sum())
+        expected = answers[-1]  # the plain path, from the sorted values
+        for limits, low, high in answers:
+            assert np.array_equal(as_bits(np.array([limits.low, limits.high])),
+                                  as_bits(np.array([expected[0].low, expected[0].high])))
+            np.testing.assert_array_equal(low.index, expected[1].index)
+            np.testing.assert_array_equal(high.index, expected[2].index)

@@ -36,9 +36,6 @@ def test_set_operations_are_those_of_the_masks(data, shape, density):
     row, column = data.draw(st.integers(-2, shape[0] + 1)), data.draw(st.integers(-2, shape[1] + 1))
     inside = 0 <= row < shape[0] and 0 <= column < shape[1]
     assert first.contains(row, column) == (inside and bool(a[row, column]))
-    top = data.draw(st.integers(0, shape[0]))
-    assert first.within(rows=slice(0, top)) == a[:top].sum()
-    assert first.within(columns=slice(top, None)) == a[:, top:].sum()
 
 
 def test_from_flat_sorts_and_drops_repeats_and_the_mask_is_read_only():

@@ -19,6 +19,7 @@ from badpix_inspector.core import (
     pedestal_region,
     thresholds,
 )
+from oracles import source_index
 
 
 def smooth_background_with_outliers(seed=1, shape=(128, 120)):
@@ -109,21 +110,21 @@ def test_miri_pedestal_is_subtracted_per_exposure_for_the_combination_only():
     rows, columns = pedestal_region("mirifulong")
     first[rows, columns] = 3.0  # pedestal of the first exposure: 3
     second[rows, columns] = 0.5  # of the second: 0.5 -> 3.5 after subtraction
-    combined = combine([first, second], "MIRIFULONG")
+    combined = combine([first, second], "MIRIFULONG", with_source=True)
     assert combined.pedestals == (np.float32(3.0), np.float32(0.5))
     assert combined.image.dtype == np.float32
     assert combined.image[0, 0] == 2.0  # min(5 - 3, 4 - 0.5)
     assert first[0, 0] == 5.0  # the inputs keep their values
-    np.testing.assert_array_equal(combined.source_index([first, second])[0, 0], 0)
+    assert combined.source[0, 0] == 0
 
 
 def test_no_pedestal_for_other_detectors_and_all_nan_stays_nan():
     first = np.array([[1.0, np.nan], [np.nan, 4.0]], dtype=np.float32)
     second = np.array([[2.0, 0.5], [np.nan, 3.0]], dtype=np.float32)
-    combined = combine([first, second], "NRS1")
+    combined = combine([first, second], "NRS1", with_source=True)
     assert combined.pedestals == (None, None)
     np.testing.assert_array_equal(combined.image, [[1.0, 0.5], [np.nan, 3.0]])
-    np.testing.assert_array_equal(combined.source_index([first, second]), [[0, 1], [-1, 1]])
+    np.testing.assert_array_equal(combined.source, [[0, 1], [-1, 1]])
     assert pedestal_region("MIRIFUSHORT") == (slice(50, 974), slice(503, 516))
     assert pedestal_region(None) is None
 
@@ -215,7 +216,7 @@ def test_the_source_noted_while_combining_is_the_first_exposure_holding_the_mini
     images = [data.draw(hnp.arrays(np.float32, shape, elements=values)) for _ in range(count)]
     combined = combine(iter(images), detector, with_source=True)
     assert combined.source.dtype == np.int8
-    np.testing.assert_array_equal(combined.source, combined.source_index(images))
+    np.testing.assert_array_equal(combined.source, source_index(combined, images))
     np.testing.assert_array_equal(combined.image, combine(images, detector).image)
 
 

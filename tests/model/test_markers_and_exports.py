@@ -95,3 +95,42 @@ def test_parameter_file_and_strun_line_carry_every_parameter(session, tmp_path):
                 PARAMETER_SPECS.items() if spec.kind is not bool or
                 getattr(session.parameters, name) != spec.default}
     assert given == expected
+
+
+def test_products_are_refused_when_a_file_changed_since_it_was_read(small_nirspec, tmp_path):
+    import shutil
+
+    copies = []
+    for path in small_nirspec.exposures:
+        copies.append(tmp_path / path.name)
+        shutil.copy(path, copies[-1])
+    session = Session()
+    try:
+        session.open_paths(copies)
+        session.wait()
+        copies[1].write_bytes(copies[1].read_bytes())  # rewritten: the flags shown are stale
+        out = tmp_path / "out"
+        with pytest.raises(InputError, match="changed on disk since it was opened"):
+            save_products(session, out)
+        assert not out.exists()
+    finally:
+        session.close()
+
+
+def test_products_of_settings_whose_computation_failed_are_computed_anew(session, tmp_path,
+                                                                         monkeypatch):
+    from badpix_inspector.cli import main as command
+    from badpix_inspector.io import read_exposure
+
+    monkeypatch.setattr(session._cache, "compute", lambda snapshot, **_: 1 / 0)
+    session.set_parameters(kernel_size=5)  # fails: the flags shown are kernel 15's
+    session.wait()
+    assert session.result.parameters.kernel_size == 15 and not session.is_up_to_date()
+    (written, *_) = save_products(session, tmp_path / "window")
+    science = session.members().science
+    assert command([str(science), "--selfcal", *map(str, session.members().selfcals),
+                    "--bkg", *map(str, session.members().backgrounds), "--kernel_size", "5",
+                    "--output_dir", str(tmp_path / "command")]) == 0
+    ours = read_exposure(written, with_dq=True)
+    theirs = read_exposure(tmp_path / "command" / written.name, with_dq=True)
+    np.testing.assert_array_equal(ours.dq, theirs.dq)  # kernel 5's flags, not 15's

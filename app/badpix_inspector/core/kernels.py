@@ -87,6 +87,8 @@ _plain = 0  # how many plain_path() blocks are open
 _DTYPES = (np.float32, np.float64)
 _ready_dtypes: set[np.dtype] = set()  # dtypes whose kernels are compiled or loaded
 
+#: Threads that share a pass over an image: the cores, at most 4.
+THREADS = min(os.cpu_count() or 1, 4)
 #: The window length with a sorting network (jwst's default kernel_size).
 NETWORK_KERNEL = 15
 #: The longest window along one axis that the sorted-lanes kernel takes: its cost grows
@@ -240,13 +242,13 @@ def _exercise(module, dtype) -> None:
                   0, 50)
 
 
-def shared(function, size: int, threads: int = 2) -> None:
+def shared(function, size: int, threads: int | None = None) -> None:
     """Call ``function(start, stop)`` on ``threads`` consecutive shares of ``range(size)``.
 
     The shares run side by side in threads (numpy and the kernels release the GIL), and
-    an exception raised in any of them is raised here.
+    an exception raised in any of them is raised here. ``threads`` defaults to `THREADS`.
     """
-    _run(function, _partition(size, threads))
+    _run(function, _partition(size, threads or THREADS))
 
 
 def _partition(size: int, threads: int) -> list[tuple[int, int]]:
@@ -425,7 +427,7 @@ def compiled_median_filter(
 
 
 def table_lookup(
-    values: np.ndarray, low: float, scale: float, table: np.ndarray, threads: int = 2
+    values: np.ndarray, low: float, scale: float, table: np.ndarray, threads: int | None = None
 ) -> np.ndarray | None:
     """Map values through a table of linear steps, or None when the kernels are not ready.
 
@@ -439,8 +441,8 @@ def table_lookup(
         ``0 .. len(table) - 2`` and truncated.
     table : numpy.ndarray
         uint8, one entry per step and a last one for NaN.
-    threads : int
-        Threads sharing the work.
+    threads : int, optional
+        Threads sharing the work (default `THREADS`).
 
     Returns
     -------
@@ -456,7 +458,7 @@ def table_lookup(
     low_value, step_scale = values.dtype.type(low), np.float32(scale)
     steps = table.size - 1
     _run(lambda a, b: module.table_lookup(flat, low_value, step_scale, steps, table, out, a, b),
-         _partition(flat.size, threads))
+         _partition(flat.size, threads or THREADS))
     return out.reshape(values.shape)
 
 
@@ -468,7 +470,7 @@ def _usable(*arrays: np.ndarray):
     return module
 
 
-def sorted_non_nan(values: np.ndarray, threads: int = 2) -> np.ndarray | None:
+def sorted_non_nan(values: np.ndarray, threads: int | None = None) -> np.ndarray | None:
     """Return the non-NaN values of ``values``, sorted (1-D), or None when not ready.
 
     The same array as ``numpy.sort(values[~numpy.isnan(values)])``: each thread copies the
@@ -479,7 +481,7 @@ def sorted_non_nan(values: np.ndarray, threads: int = 2) -> np.ndarray | None:
         return None
     flat = _as_compiled(values).reshape(-1)
     out = np.empty(flat.size, flat.dtype)
-    pieces = _partition(flat.size, threads)
+    pieces = _partition(flat.size, threads or THREADS)
     counts = dict.fromkeys(pieces, 0)
 
     def copy(start: int, stop: int) -> None:
@@ -499,7 +501,8 @@ def sorted_non_nan(values: np.ndarray, threads: int = 2) -> np.ndarray | None:
 
 
 def beyond(
-    values: np.ndarray, low, high, counts: tuple[int, int] | None = None, threads: int = 2
+    values: np.ndarray, low, high, counts: tuple[int, int] | None = None,
+    threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Flat indices (int64, ascending) of the values strictly below ``low`` / above ``high``.
 
@@ -512,8 +515,8 @@ def beyond(
     counts : (int, int), optional
         How many there are on each side, when known (from the sorted values): the
         buffers are then made to measure.
-    threads : int
-        Threads sharing the pass.
+    threads : int, optional
+        Threads sharing the pass (default `THREADS`).
 
     Returns
     -------
@@ -526,7 +529,7 @@ def beyond(
     flat = _as_compiled(values).reshape(-1)
     kind = flat.dtype.type
     low, high = kind(low), kind(high)
-    pieces = _partition(flat.size, threads)
+    pieces = _partition(flat.size, threads or THREADS)
     found: dict[tuple[int, int], tuple] = {}
 
     def collect(start: int, stop: int, room_low: int, room_high: int) -> None:
@@ -740,7 +743,7 @@ def percentile_limits(
     if not ready() or values.dtype not in _ready_dtypes:
         return None
     quantiles = np.true_divide(percentiles, 100)
-    threads = threads or min(os.cpu_count() or 1, 4)
+    threads = threads or THREADS
     found = _tail_percentiles(module, _as_compiled(values), quantiles, threads)
     if found is None:
         return None

@@ -119,12 +119,17 @@ def _median15(v6, v7, v8, top, bottom):
 
 
 @njit(inline="always")
+def _replaced(value, nans_before):
+    # A NaN becomes -inf when an even number of NaNs precede it on its line, else +inf.
+    if value != value:
+        return -np.inf if nans_before & 1 == 0 else np.inf
+    return value
+
+
+@njit(inline="always")
 def _fill15(value, nans_before):
-    # A NaN becomes -inf when an even number of NaNs lies before it on its line, else +inf.
-    missing = value != value
-    if missing:
-        value = -np.inf if nans_before & 1 == 0 else np.inf
-    return value, np.uint8(missing)
+    # The value as the network sees it (`_replaced`), and whether it was a NaN.
+    return _replaced(value, nans_before), np.uint8(value != value)
 
 
 @njit(nogil=True, cache=True)
@@ -375,14 +380,6 @@ def tails(values, below, above, low_values, low_index, high_values, high_index):
                 high_index[high_count] = i
             high_count += 1
     return count, low_count, high_count
-
-
-@njit(inline="always")
-def _replaced(value, nans_before):
-    # A NaN becomes -inf when an even number of NaNs precede it on its line, else +inf.
-    if value != value:
-        return -np.inf if nans_before & 1 == 0 else np.inf
-    return value
 
 
 @njit(inline="always")

@@ -22,7 +22,6 @@ each.
 from __future__ import annotations
 
 import itertools
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import bottleneck
@@ -101,7 +100,7 @@ def median_filter(
     if kernel_size == 1:
         # A one-pixel window is the pixel itself (NaN stays NaN).
         return image.copy()
-    threads = threads or min(os.cpu_count() or 1, 4)
+    threads = threads or kernels.THREADS
     if compiled:
         kernels.warm_up(background=False)
     if compiled is not False and kernels.ready():

@@ -145,16 +145,6 @@ class PixelSet:
             return other
         return PixelSet(self.shape, self.index[other.isin(self.index)])
 
-    def within(self, rows: slice | None = None, columns: slice | None = None) -> int:
-        """Count the pixels inside a block of rows and columns (slices with steps of 1)."""
-        row, column = self.rows_columns()
-        inside = np.ones(self.size, dtype=bool)
-        for values, bounds, extent in ((row, rows, self.shape[0]),
-                                       (column, columns, self.shape[1])):
-            if bounds is not None:
-                start, stop, _ = bounds.indices(extent)
-                inside &= (values >= start) & (values < stop)
-        return int(np.count_nonzero(inside))
 
 
 @dataclass(frozen=True, eq=False)

@@ -84,29 +84,15 @@ class Combined:
     pedestals : tuple of float or None
         The pedestal subtracted from each exposure, in input order (None where none was).
     source : numpy.ndarray or None
-        Per pixel, which exposure supplied the minimum (int8, or int16 beyond 127
-        exposures; -1 where all are NaN), when `combine` was asked for it: what
-        `source_index` gives, made on the way.
+        Per pixel, which exposure supplied the minimum, when `combine` was asked for it:
+        the first whose value (less its pedestal) is the minimum, -1 where all are NaN
+        (int8, or int16 beyond 127 exposures).
     """
 
     image: np.ndarray
     pedestals: tuple[float | None, ...]
     source: np.ndarray | None = None
 
-    def source_index(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        """Return, per pixel, which exposure supplied the minimum (-1 where all are NaN).
-
-        Parameters
-        ----------
-        images : sequence of numpy.ndarray
-            The same exposures, in the same order, as given to `combine`.
-        """
-        index = np.full(self.image.shape, -1, dtype=np.int16)
-        # Walk backwards so that, on ties, the first exposure wins (as nanargmin would).
-        for number in range(len(images) - 1, -1, -1):
-            adjusted = _subtract_pedestal(images[number], self.pedestals[number])
-            index[adjusted == self.image] = number
-        return index
 
 
 def _subtract_pedestal(image: np.ndarray, pedestal: float | None) -> np.ndarray:
@@ -158,8 +144,8 @@ def combine(
                 source = np.where(np.isnan(minimum), np.int8(-1), np.int8(0))
         else:
             if with_source:
-                # Strictly below the minimum so far (or a number where it is NaN): the
-                # first exposure holding the minimum keeps it, as `source_index` says.
+                # Strictly below the minimum so far (or a number where it is NaN): on a
+                # tie the first exposure holding the minimum keeps it.
                 below = (adjusted < minimum) | (np.isnan(minimum) & ~np.isnan(adjusted))
                 if number > np.iinfo(source.dtype).max:
                     source = source.astype(np.int16)
@@ -427,18 +413,9 @@ class Filtered:
     def flag_indices(
         self, flagfrac_lower: float, flagfrac_upper: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Return the flagged pixels as ``numpy.where`` gives them, with the limits' rule.
-
-        With the compiled kernels ready, the limits and the flags come from one pass that
-        keeps only the tails; otherwise `thresholds` and `flag_mask`. Same result.
-        """
-        if kernels.ready() and self.difference.ndim == 2:
-            percentiles = [flagfrac_lower * 100, (1 - flagfrac_upper) * 100]
-            found = kernels.percentile_limits(self.difference, percentiles, with_flags=True)
-            if found is not None:
-                return np.unravel_index(np.union1d(*found[1]), self.difference.shape)
-        limits = self.thresholds(flagfrac_lower, flagfrac_upper)
-        return np.nonzero(flag_mask(self.difference, limits))
+        """Return the flagged pixels as ``numpy.where`` gives them (see `flags_for`)."""
+        _, low, high = self.flags_for(flagfrac_lower, flagfrac_upper)
+        return low.union(high).rows_columns()
 
 
 def _exact_bounds(limits: Thresholds, dtype: np.dtype) -> tuple[np.generic, np.generic]:

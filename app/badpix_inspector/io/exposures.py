@@ -45,14 +45,16 @@ class Exposure:
     role : str
         One of `ROLES`.
     sci : numpy.ndarray or None
-        The SCI array as float32 in native byte order, as jwst's datamodels present it;
-        None once `release` let it go (`read_sci` reads it again from the file).
+        The SCI array as float32 in native byte order, as jwst's datamodels present it
+        (an array when the exposure is made); None once `release` let it go (`read_sci`
+        reads it again from the file).
     detector, instrument, exp_type : str or None
         From the primary header.
     dispaxis : int or None
         ``DISPAXIS`` from the SCI header (None when absent).
-    dq : numpy.ndarray or None
-        The DQ array as uint32, when asked for and present.
+    dq : numpy.ndarray or PackedDQ or None
+        The DQ array as uint32, when asked for and present (the window keeps it packed,
+        `core.dqflags.PackedDQ`: the same values by index).
     stamp : tuple or None
         The file's identity when it was read (device, inode, size, modification time in
         ns): a file read again must still be that file. None for an exposure that came
@@ -84,7 +86,7 @@ class Exposure:
         return self.sci is None
 
     def release(self) -> None:
-        """Let the SCI array go, when it can be read again from the file.
+        """Let the SCI and DQ arrays go, when they can be read again from the file.
 
         The window keeps the science exposure's SCI and reads the others' from their
         files when it needs them (the pixel inspector, blink, a new combination): with a
@@ -103,10 +105,24 @@ class Exposure:
         sci = self.sci  # once: another thread may release it meanwhile
         if sci is not None:
             return sci if index is None else sci[index]
-        if file_stamp(self.path) != self.stamp:
+        self.check_unchanged()
+        return read_sci(self.path, index)
+
+    def check_unchanged(self) -> None:
+        """Raise an `InputError` when the file is not the one read (changed, replaced, gone).
+
+        The file is known by its device, inode, size and modification time: a rewrite of
+        the same size within the file system's timestamp resolution is not seen.
+        """
+        if self.stamp is None:
+            return  # from memory: no file to compare
+        now = file_stamp(self.path)
+        if now is None:
+            raise InputError(self.path, "is gone since it was opened",
+                             "put it back, or close the exposures and open what is there")
+        if now != self.stamp:
             raise InputError(self.path, "changed on disk since it was opened",
                              "open it again (close the exposures, then open them)")
-        return read_sci(self.path, index)
 
     @property
     def name(self) -> str:
@@ -206,12 +222,32 @@ def file_stamp(path: str | Path) -> tuple[int, int, int, int] | None:
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
 
 
+def _as_slices(index) -> tuple | None:
+    """Return ``index`` as integers and slices, or None when it is not one of those.
+
+    A cut through a pixel is a row or column number and a run of consecutive numbers.
+    """
+    parts = []
+    for part in index:
+        if np.ndim(part) == 0:
+            parts.append(int(part))
+            continue
+        part = np.asarray(part)
+        if part.ndim != 1 or part.size == 0 or not np.array_equal(
+                part, np.arange(part[0], part[0] + part.size)):
+            return None
+        parts.append(slice(int(part[0]), int(part[0]) + part.size))
+    return tuple(parts)
+
+
 def read_sci(path: str | Path, index=None) -> np.ndarray:
     """Read the SCI array of an exposure, or ``sci[index]``, as `read_exposure` reads it.
 
     The same values as ``read_exposure(path).sci[index]`` (float32, native byte order,
-    scaled or compressed data as jwst's datamodels present them); an index reads only
-    what it covers where the file can be memory-mapped.
+    scaled or compressed data as jwst's datamodels present them). A pixel or a cut (a
+    row or column number and a run of consecutive numbers) is read through astropy's
+    section, which reads only what it covers: a few tiles of a compressed image, not the
+    whole of it.
 
     Raises
     ------
@@ -219,15 +255,19 @@ def read_sci(path: str | Path, index=None) -> np.ndarray:
         When the file can no longer be read, or has no 2-D SCI.
     """
     path = Path(path)
-    index = slice(None) if index is None else index
+    slices = None if index is None else _as_slices(index if isinstance(index, tuple)
+                                                    else (index,))
 
     def read(memmap: bool) -> np.ndarray:
         with open_fits(path, memmap=memmap) as hdulist:
-            data = hdulist["SCI"].data if "SCI" in hdulist else None
-            if data is None or data.ndim != 2:
+            hdu = hdulist["SCI"] if "SCI" in hdulist else None
+            if hdu is None or hdu.header.get("NAXIS") != 2:
                 raise InputError(path, "has no 2-D SCI image any more", "open it again")
             try:
-                return np.array(data[index], dtype=np.float32)
+                if slices is not None:
+                    return np.array(hdu.section[slices], dtype=np.float32)
+                data = hdu.data
+                return np.array(data if index is None else data[index], dtype=np.float32)
             except (TypeError, ValueError) as error:
                 if memmap and "memory-mapped" in str(error):
                     raise

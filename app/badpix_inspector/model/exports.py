@@ -76,10 +76,13 @@ def save_products(session: Session, output_dir: str | Path) -> list[Path]:
     if result is None or result.status == "empty":
         raise InputError(None, "there is nothing to save",
                          "open exposures and give one the science role")
+    session.check_files()  # the flags shown are those of the files as they were read
+    # The flags shown are written as they are when they answer the settings in force;
+    # otherwise (a newer request under way, or failed) the writer computes them anew.
     outcome = run_product(
         session.members(), session.parameters, Path(output_dir),
-        extra_mask=result.flags, dispaxis=session.dispaxis, edits=edit_lists(session),
-        inputs=session.input_paths,
+        extra_mask=result.flags if session.is_up_to_date(result) else None,
+        dispaxis=session.dispaxis, edits=edit_lists(session), inputs=session.input_paths,
     )  # fmt: skip
     return [outcome.science_product, *outcome.background_products]
 
