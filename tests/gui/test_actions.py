@@ -209,7 +209,8 @@ def test_tools_by_key_and_escape_leaves_blink(qtbot, window):
     assert window.grid.tool == "inspect"
     science = window.grid.panels["science"]
     press(qtbot, image, window.named_actions["blink"].shortcut())
-    assert science.data is not window.session.result.science
+    # The next exposure is read from its file on another thread, then shown.
+    qtbot.waitUntil(lambda: science.data is not window.session.result.science)
     press(qtbot, image, window.named_actions["leave_blink"].shortcut())
     assert science.data is window.session.result.science
     assert np.shares_memory(science.data, window.session.result.science)

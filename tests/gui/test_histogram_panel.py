@@ -116,3 +116,25 @@ def test_export_png_from_the_menu(qtbot, window, tmp_path, monkeypatch):
     plot.getViewBox().menu.actions()[1].trigger()
     assert (tmp_path / "histogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     _ = (press, release)  # the gestures above are built from these
+
+
+def test_the_lines_hold_still_until_a_new_kernels_distribution_comes(qtbot, window):
+    from badpix_inspector.inspection import Snapshot, is_provisional
+
+    session, histogram = window.session, window.histogram
+    wait_for_result(qtbot, window)
+    assert all(line.movable for line in histogram.lines.values())
+    # A new kernel's first result (as the worker gives it before sorting): the lines
+    # move to its thresholds but cannot be dragged while the distribution is unknown.
+    snapshot = Snapshot(session.result.generation + 1, tuple(session.entries),
+                        session.parameters.replace(kernel_size=9), session.dispaxis, None)
+    provisional = session._cache.compute(snapshot, provisional=True)
+    assert is_provisional(provisional)
+    session.result_ready.emit(provisional)
+    qtbot.waitUntil(lambda: not any(line.movable for line in histogram.lines.values()))
+    assert histogram.values is None
+    assert histogram.lines["high"].value() == pytest.approx(
+        float(provisional.statistics.thresholds.high))
+    session.set_parameters(kernel_size=11)  # a complete result brings them back
+    wait_for_result(qtbot, window)
+    qtbot.waitUntil(lambda: all(line.movable for line in histogram.lines.values()))

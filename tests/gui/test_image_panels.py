@@ -74,8 +74,11 @@ def test_blink_keeps_layout_and_zoom_and_escape_leaves_it(qtbot, window):
                                           science.stretch)) - 8 - 4 * 3
     assert science.data is result.used[0].exposure.sci  # full circle: the science again
     _key(qtbot, science.graphics, Qt.Key.Key_B)
-    # The next exposure is not kept in memory: read again from its file, the same values.
+    # The next exposure is not kept in memory: read again from its file (on another
+    # thread, the title says so meanwhile), the same values.
     assert result.used[1].exposure.sci is None
+    qtbot.waitUntil(lambda: science.data is not result.used[0].exposure.sci)
+    assert "reading" not in science.title.full_text
     np.testing.assert_array_equal(science.data,
                                   read_exposure(result.used[1].exposure.path).sci)
     with qtbot.waitSignal(grid.blink_changed) as blink_signal:

@@ -152,13 +152,29 @@ def test_exposures_read_again_from_changed_files_are_refused_with_a_message(
     # A selfcal file rewritten meanwhile: neither the inspector nor blink shows it as the
     # exposure that was combined; each says so.
     copies[2].write_bytes(copies[2].read_bytes())
+    width = window.width()
     window.session.select_pixel(row, column + 1)
     qtbot.waitUntil(lambda: "changed on disk" in window.inspector.title.text())
     assert window.inspector.cut is None and copies[2].name in window.inspector.title.text()
-    messages = []
+    qtbot.wait(50)
+    assert window.width() == width  # the message wraps; it does not widen the window
+    failed = []
+    window.grid.blink_failed.connect(failed.append)
     for _ in range(3):
         window.named_actions["blink"].trigger()
-        messages.append(window.statusBar().currentMessage())
-    assert any("changed on disk" in message for message in messages), messages
+        qtbot.wait(300)  # each frame is read on another thread
+    assert failed and "changed on disk" in failed[0] and copies[2].name in failed[0]
     dialogs.buttons[:] = ["discard"] * 3
     window.close()
+
+
+def test_a_click_outside_the_detector_selects_nothing(qtbot, window):
+    result = window.session.result
+    row, column = (int(v) for v in np.argwhere(result.flags)[0])
+    _click_pixel(qtbot, window, row, column)
+    panel = window.grid.panels["difference"]
+    view = panel.plot.getViewBox()
+    window.grid.reset_view()
+    click(panel.graphics.viewport(), view_to_widget(panel.graphics, view, -3.5, row + 0.5))
+    assert window.session.selected == (row, column)  # not the edge pixel of that row
+    assert "outside the detector" in window.statusBar().currentMessage()

@@ -431,20 +431,38 @@ def test_the_working_bar_shows_only_for_work_that_lasts(qtbot, window, monkeypat
 
     bar = window.findChild(QProgressBar, "busy")
     kernel = window.findChild(QSpinBox, "kernel_size")
-    kernel.setValue(kernel.value() + 2)  # a quick one: the bar never shows
+    compute = window.session._cache.compute
+    pause = {"seconds": 0.0}  # work that takes this long, whatever the machine's load
+
+    def timed(*arguments, **keywords):
+        time.sleep(pause["seconds"])
+        return compute(*arguments, **keywords)
+
+    monkeypatch.setattr(window.session._cache, "compute", timed)
     shown = []
+    kernel.setValue(kernel.value() + 2)  # work of no time: the bar never shows
     qtbot.waitUntil(lambda: shown.append(bar.isVisible()) or not window.session.busy)
     wait_for_result(qtbot, window)
     assert not any(shown) and not bar.isVisible()
-    compute = window.session._cache.compute
-
-    def slow(*arguments, **keywords):
-        time.sleep(BUSY_DELAY_MS * 3 / 1000)
-        return compute(*arguments, **keywords)
-
-    monkeypatch.setattr(window.session._cache, "compute", slow)
+    pause["seconds"] = BUSY_DELAY_MS * 3 / 1000
     kernel.setValue(kernel.value() + 2)
     assert not bar.isVisible()
     qtbot.waitUntil(bar.isVisible, timeout=BUSY_DELAY_MS * 3)
     qtbot.waitUntil(lambda: not window.session.busy, timeout=10_000)
     assert not bar.isVisible()
+
+
+def test_figures_of_a_failed_computation_say_they_are_not_up_to_date(qtbot, window, dialogs,
+                                                                      monkeypatch):
+    compute = window.session._cache.compute
+    monkeypatch.setattr(window.session._cache, "compute", lambda snapshot, **_: 1 / 0)
+    status = window.statistics.values["status"]
+    kernel = window.findChild(QSpinBox, "kernel_size")
+    kernel.setValue(kernel.value() + 2)
+    qtbot.waitUntil(lambda: "Not up to date" in status.text())
+    assert "ZeroDivisionError" in status.text()
+    assert dialogs.errors  # and said at once, in a dialog
+    monkeypatch.setattr(window.session._cache, "compute", compute)
+    kernel.setValue(kernel.value() + 2)
+    wait_for_result(qtbot, window)
+    qtbot.waitUntil(lambda: "Not up to date" not in status.text())

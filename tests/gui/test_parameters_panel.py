@@ -126,3 +126,15 @@ def test_save_flagged_bkg_is_a_switch_of_the_window_too(qtbot, window, dialogs, 
     window.named_actions["save"].trigger()
     names = sorted(path.name for path in (tmp_path / "out").iterdir())
     assert len(names) == 2 and names[1].endswith("_badpix_selfcal_bkg_0.fits"), names
+
+
+def test_an_even_kernel_typed_is_rounded_up_with_a_word(qtbot, window):
+    panel = window.parameters
+    _type(qtbot, panel.kernel_size, "20")
+    assert window.session.parameters.kernel_size == 21
+    assert panel.message.isVisible()
+    assert "kernel_size must be odd" in panel.message.text() and "20 became 21" in \
+        panel.message.text()
+    _type(qtbot, panel.flagfrac_upper, "0.002")  # the word goes with the next change
+    assert not panel.message.isVisible()
+    wait_for_result(qtbot, window)

@@ -143,13 +143,17 @@ class HistogramPanel(QWidget):
             # The distribution of a new kernel follows in a moment (it needs a sort): the
             # lines move now, over the previous curve. The previous kernel's values are let
             # go (16 MiB on 2048x2048): a line dragged meanwhile would measure fractions
-            # on them, and they would stay in memory beside the new kernel's.
+            # on them, and they would stay in memory beside the new kernel's. The lines
+            # hold still until the new values come.
             self.values = None
             for side, value in (("low", result.statistics.thresholds.low),
                                 ("high", result.statistics.thresholds.high)):
-                if not self.lines[side].moving:
-                    with QSignalBlocker(self.lines[side]):
-                        self.lines[side].setValue(float(value))
+                line = self.lines[side]
+                if not line.moving:
+                    line.setMovable(False)
+                    with QSignalBlocker(line):
+                        line.setValue(float(value))
+            self.note.setText("The distribution of the new kernel follows in a moment…")
             return
         if result.status != "complete" or values is None or values.size == 0:
             self.values = None
@@ -165,6 +169,7 @@ class HistogramPanel(QWidget):
         for side, value in (("low", limits.low), ("high", limits.high)):
             line = self.lines[side]
             line.setVisible(True)
+            line.setMovable(True)
             if not line.moving:  # never pull a line from under the user's mouse
                 with QSignalBlocker(line):
                     line.setValue(float(value))
@@ -214,6 +219,15 @@ class HistogramPanel(QWidget):
 
     def _dragged(self, side: str) -> None:
         if self.values is None:
+            # A new kernel's distribution is on its way: the line goes back to the
+            # threshold in force rather than stay where nothing was set.
+            result = self.session.result
+            if result is not None and result.statistics is not None:
+                with QSignalBlocker(self.lines[side]):
+                    self.lines[side].setValue(float(getattr(result.statistics.thresholds,
+                                                            side)))
+                self.note.setText("The new kernel's distribution is on its way: drag the "
+                                  "line again in a moment.")
             return
         value = self.lines[side].value()
         fraction = min(fraction_beyond(self.values, value, side), 0.5)

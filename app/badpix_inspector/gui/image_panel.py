@@ -61,8 +61,9 @@ TOOLS = {
     "flag rectangle": (1, "rectangle"),
     "unflag rectangle": (-1, "rectangle"),
 }
-#: Drawn under the image where pixels are NaN (they are transparent).
-NAN_COLOUR = (110, 110, 110)
+#: Drawn under the image where pixels are NaN (they are transparent): a dark blue-grey,
+#: which a grey image does not hold.
+NAN_COLOUR = (45, 55, 90)
 #: Entries of an image's lookup table.
 LUT_SIZE = 1024
 _MARKER_COLOUR = (0, 255, 255)
@@ -113,7 +114,9 @@ def colour_table(name: str, inverted: bool = False) -> np.ndarray:
 
 
 class ElidedLabel(QLabel):
-    """A bold one-line label whose width never follows its text: long text ends in "…".
+    """A bold one-line label whose width never follows its text: long text loses its middle.
+
+    The ends are what tell titles apart (the frame number, a file name's exposure number).
 
     A title that grew with its text widened its grid column, which re-zoomed every
     linked view (blinking through long file names did that at each step).
@@ -145,7 +148,7 @@ class ElidedLabel(QLabel):
         """Draw the text elided to the width available."""
         painter = QPainter(self)
         metrics = self.fontMetrics()
-        shown = metrics.elidedText(self.full_text, Qt.TextElideMode.ElideRight, self.width())
+        shown = metrics.elidedText(self.full_text, Qt.TextElideMode.ElideMiddle, self.width())
         painter.drawText(self.rect(), int(Qt.AlignmentFlag.AlignLeft |
                                           Qt.AlignmentFlag.AlignVCenter), shown)
         painter.end()
@@ -244,7 +247,9 @@ class ImagePanel(QWidget):
         self.default_title = title
         self.setObjectName(f"panel_{key}")
         self.data: np.ndarray | None = None
-        self.colormap = "inferno"
+        # Grey, as DS9 starts: the flags' colours stand out on it (red and yellow flags
+        # vanished into inferno).
+        self.colormap = "greys"
         self.inverted = False
         self.manual_limits: tuple[float, float] | None = None
         self._levels: tuple[float, float] = (0.0, 1.0)

@@ -6,6 +6,8 @@ Coordinate convention: everything `ImageGrid` receives or emits is numpy's, 0-ba
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -14,6 +16,7 @@ from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import QGridLayout, QWidget
 
 from ..core.pixelsets import LabelLayers
+from ..io import InputError
 from ..session import (
     LABEL_ALREADY_BAD,
     LABEL_FORCED_BAD,
@@ -73,7 +76,9 @@ class ImageGrid(QWidget):
     edit_requested(object, object, int, object)
         Pixels (rows, columns) to edit with value 1 (bad) or -1 (good), and the gesture.
     blink_changed(str)
-        The frame shown by blink (its name), or "" when blink stopped.
+        The frame blink went to (its name), or "" when blink stopped.
+    blink_failed(str)
+        A blink frame could not be read as it was (the message).
     colormap_changed(str, bool)
         The colour map and its inversion, when chosen in a panel's menu or set.
     """
@@ -82,6 +87,8 @@ class ImageGrid(QWidget):
     pixel_clicked = pyqtSignal(int, int)
     edit_requested = pyqtSignal(object, object, int, object)
     blink_changed = pyqtSignal(str)
+    blink_failed = pyqtSignal(str)
+    _frame_read = pyqtSignal(int, object, str)  # from the thread that read a blink frame
     colormap_changed = pyqtSignal(str, bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -111,9 +118,11 @@ class ImageGrid(QWidget):
         for index in (0, 1):
             layout.setColumnStretch(index, 1)
             layout.setRowStretch(index, 1)
-        #: (name, a function returning the image): exposures other than the science one
-        #: are read from their files as they come up (`Exposure.read_sci`).
-        self.blink_frames: list[tuple[str, Callable[[], np.ndarray]]] = []
+        #: (name, a function returning the image, whether it is in memory): exposures
+        #: other than the science one are read from their files (`Exposure.read_sci`).
+        self.blink_frames: list[tuple[str, Callable[[], np.ndarray], bool]] = []
+        self._blink_request = 0
+        self._frame_read.connect(self._show_frame)
         self.blink_index = 0
         self.blinking = False
         first = self.panels["combined"].plot.getViewBox()
@@ -173,11 +182,11 @@ class ImageGrid(QWidget):
         self._update_overlay(force=True)
         self.blink_frames = []
         if result.science is not None:
-            self.blink_frames = [(f"{entry.role}: {entry.name}", entry.exposure.read_sci)
-                                 for entry in result.used]
+            self.blink_frames = [(f"{entry.role}: {entry.name}", entry.exposure.read_sci,
+                                  not entry.exposure.released) for entry in result.used]
             if result.combined is not None:
                 combined = result.combined
-                self.blink_frames.append(("combined (minimum)", lambda: combined))
+                self.blink_frames.append(("combined (minimum)", lambda: combined, True))
         self.blink_index = 0
         if self.blinking:
             self.blinking = False
@@ -219,25 +228,46 @@ class ImageGrid(QWidget):
 
         The limits stay (the scale must not change under the eye), and so do the layout
         and the zoom. Returns the name of the frame shown (None when there is nothing to
-        blink).
-
-        Raises
-        ------
-        InputError
-            When an exposure's file can no longer be read as it was (it stays skipped
-            over: the next step goes on from it).
+        blink). An exposure not kept in memory is read from its file on another thread
+        (a compressed 2048x2048 image takes a quarter of a second): the title says so
+        meanwhile, and the frame shows when it is read, unless another step came first.
+        A file that can no longer be read as it was is said through `blink_failed`.
         """
         if not self.blink_frames:
             return None
         self.blink_index = (self.blink_index + step) % len(self.blink_frames)
-        name, read = self.blink_frames[self.blink_index]
-        panel = self.panels["science"]
-        panel.set_data(read(), rescale=False)
-        panel.set_title(f"Blink {self.blink_index + 1}/{len(self.blink_frames)} — {name} "
-                        "(Esc stops)")
+        name, read, in_memory = self.blink_frames[self.blink_index]
+        self._blink_request += 1
+        title = f"Blink {self.blink_index + 1}/{len(self.blink_frames)} — {name} (Esc stops)"
         self.blinking = True
+        if in_memory:
+            self._show_frame(self._blink_request, read(), title)
+        else:
+            self.panels["science"].set_title(f"{title} — reading…")
+            request = self._blink_request
+
+            def read_aside() -> None:
+                try:
+                    frame = read()
+                except InputError as error:
+                    frame = error
+                with contextlib.suppress(RuntimeError):  # the window went meanwhile
+                    self._frame_read.emit(request, frame, title)
+
+            threading.Thread(target=read_aside, name="badpix-blink", daemon=True).start()
         self.blink_changed.emit(name)
         return name
+
+    def _show_frame(self, request: int, frame, title: str) -> None:
+        if request != self._blink_request or not self.blinking:
+            return  # another step, or Escape, came first
+        panel = self.panels["science"]
+        if isinstance(frame, InputError):
+            panel.set_title(f"{title} — {frame}")
+            self.blink_failed.emit(str(frame))
+            return
+        panel.set_data(frame, rescale=False)
+        panel.set_title(title)
 
     def stop_blink(self) -> bool:
         """Show the science exposure again; return True when blink was on."""

@@ -171,6 +171,10 @@ class PixelInspector(QWidget):
         self.session = session
         self.title = QLabel("Click a pixel (Inspect tool) to see it here.",
                             objectName="inspector_title")
+        # A long message wraps: on one line it widened the dock, and the window past the
+        # screen's edge.
+        self.title.setWordWrap(True)
+        self.title.setMinimumWidth(80)
         self.half_width = QSpinBox(objectName="inspector_half_width")
         self.half_width.setRange(3, 300)
         self.half_width.setValue(25)

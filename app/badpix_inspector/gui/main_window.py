@@ -182,6 +182,8 @@ class MainWindow(QMainWindow):
         session.edits_changed.connect(self._edits_changed)
         session.selection_changed.connect(self.grid.show_selection)
         self.grid.pixel_clicked.connect(self._pixel_clicked)
+        self.grid.blink_failed.connect(
+            lambda message: self.statusBar().showMessage(f"Blink: {message}", 10_000))
         self.grid.edit_requested.connect(session.edit_pixels)
         self.grid.hovered.connect(self._hovered)
         self.grid.installEventFilter(self)
@@ -258,11 +260,7 @@ class MainWindow(QMainWindow):
 
     def blink(self, step: int) -> str | None:
         """Show the next (or previous) exposure in the science panel."""
-        try:
-            name = self.grid.blink(step)
-        except InputError as error:
-            self.statusBar().showMessage(f"Blink: {error}", 10_000)
-            return None
+        name = self.grid.blink(step)
         if name:
             self.statusBar().showMessage(f"Blink: {name}", 3000)
         return name
@@ -326,6 +324,11 @@ class MainWindow(QMainWindow):
         self.recovery.dataset_changed()
 
     def _pixel_clicked(self, row: int, column: int) -> None:
+        shape = self.session.edits.shape if self.session.edits is not None else None
+        if shape is None or not (0 <= row < shape[0] and 0 <= column < shape[1]):
+            self.statusBar().showMessage(f"{pixel_label(row, column)} is outside the detector",
+                                         5000)
+            return
         self.session.select_pixel(row, column)
         self.docks["inspector"].raise_()
 

@@ -21,11 +21,13 @@ OVERLAY_MODES = (
 )
 
 #: Colours (RGB) and legend text of the decision modes' labels, by label value.
+#: Each stands out on a grey image and from the others: grey "kept" flags vanished into a
+#: grey image, and cyan "lost" ones looked like the selected pixel's cyan frame.
 DECIDE_COLOURS = {
-    DECIDE_LABELS["kept"]: ((170, 170, 170), "flagged in A and now"),
-    DECIDE_LABELS["lost"]: ((0, 200, 255), "lost: flagged in A, not now"),
+    DECIDE_LABELS["kept"]: ((255, 170, 0), "flagged in A and now"),
+    DECIDE_LABELS["lost"]: ((255, 60, 60), "lost: flagged in A, not now"),
     DECIDE_LABELS["gained"]: ((60, 255, 60), "gained: flagged now, not in A"),
-    DECIDE_LABELS["flagged"]: ((170, 170, 170), "flagged, not suspect"),
+    DECIDE_LABELS["flagged"]: ((255, 170, 0), "flagged, not suspect"),
     DECIDE_LABELS["suspect"]: ((255, 0, 220), "suspect: raised across the slice"),
 }
 

@@ -143,7 +143,15 @@ class FractionSpinBox(QDoubleSpinBox):
 
 
 class OddSpinBox(QSpinBox):
-    """A spin box that holds odd integers only: steps of 2, even entries rounded up."""
+    """A spin box that holds odd integers only: steps of 2, even entries rounded up.
+
+    Signals
+    -------
+    rounded(int, int)
+        An even number typed was rounded up: the number typed, the number used.
+    """
+
+    rounded = pyqtSignal(int, int)
 
     def __init__(self, parent: QWidget | None = None, **properties) -> None:
         super().__init__(parent, **properties)
@@ -160,7 +168,10 @@ class OddSpinBox(QSpinBox):
             value = int(text)
         except ValueError:
             return text
-        return str(min(value + 1 if value % 2 == 0 else value, self.maximum()))
+        used = min(value + 1 if value % 2 == 0 else value, self.maximum())
+        if used != value:
+            self.rounded.emit(value, used)
+        return str(used)
 
 
 class ParametersPanel(QWidget):
@@ -173,6 +184,9 @@ class ParametersPanel(QWidget):
         self.kernel_slider = QSlider(Qt.Orientation.Horizontal, objectName="kernel_slider")
         self.kernel_slider.setRange(0, (KERNEL_MAX - 1) // 2)  # position p -> size 2p + 1
         self.kernel_size = OddSpinBox(objectName="kernel_size")
+        #: A word about the kernel set (an even one typed, rounded up): (kernel, text).
+        self._note: tuple[int, str] | None = None
+        self.kernel_size.rounded.connect(self._kernel_rounded)
         self.kernel_size.setRange(PARAMETER_SPECS["kernel_size"].minimum, KERNEL_MAX)
         self.kernel_size.setToolTip(PARAMETER_SPECS["kernel_size"].help + " ([ and ] step it)")
 
@@ -321,6 +335,13 @@ class ParametersPanel(QWidget):
         if value % 2 == 1:
             self._set(kernel_size=value)
 
+    def _kernel_rounded(self, typed: int, used: int) -> None:
+        # Said while that kernel is set (setting it clears the previous message).
+        self._note = (used, f"kernel_size must be odd (jwst 3.0.0 stops on an even one): "
+                            f"{typed} became {used}.")
+        self.message.setText(self._note[1])
+        self.message.setVisible(True)
+
     def _dispaxis_chosen(self, index: int) -> None:
         if 0 <= index < len(self._dispaxis_choices):
             self.session.set_dispaxis_choice(self._dispaxis_choices[index])
@@ -340,8 +361,13 @@ class ParametersPanel(QWidget):
             self.message.setVisible(True)
             self.update_from_session()
         else:
-            self.message.clear()
-            self.message.setVisible(False)
+            note = ""
+            if self._note is not None and changes == {"kernel_size": self._note[0]}:
+                note = self._note[1]
+            else:
+                self._note = None
+            self.message.setText(note)
+            self.message.setVisible(bool(note))
 
     def step_kernel(self, steps: int) -> None:
         """Change the kernel size by ``steps`` odd sizes (keyboard [ and ])."""

@@ -110,10 +110,19 @@ class StatisticsPanel(QWidget):
         self.show_flags.toggled.connect(self.overlay_visible)
         self.opacity.valueChanged.connect(lambda value: self.overlay_opacity.emit(value / 100))
         session.result_ready.connect(self.show_result)
+        session.failed.connect(self.show_failure)
+
+    def show_failure(self, message: str) -> None:
+        """Say that the figures shown belong to the settings before a failed computation."""
+        self.values["status"].setText(f"⚠ Not up to date: {message}")
+        self.values["status"].setStyleSheet("color: #d03030;")
+        self.flag_count.setStyleSheet("font-weight: bold; font-size: 14pt; color: gray;")
 
     def show_result(self, result: SessionResult) -> None:
         """Show the counts and thresholds of a result."""
         stats = result.statistics
+        self.values["status"].setStyleSheet("")
+        self.flag_count.setStyleSheet("font-weight: bold; font-size: 14pt;")
         self.values["status"].setText("" if result.status == "complete" else result.message)
         if stats is None:
             self.flag_count.setText("–")
