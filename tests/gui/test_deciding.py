@@ -219,8 +219,13 @@ def test_unflag_suspect_removes_line_flags_and_keeps_hot_pixels(
     lines, hot = selfcal_only.lines, selfcal_only.defects.hot
     on_lines, on_hot = int((result.final & lines).sum()), int((result.final & hot).sum())
     decisions = result.decisions
+    from badpix_inspector.core.statistics import count_edge_flags
+
+    edge = count_edge_flags(decisions.suspect, result.parameters.kernel_size // 2,
+                            result.dispaxis)
     assert window.decide_panel.suspect_count.text() == (
-        f"{decisions.n_suspect:,} of {result.statistics.n_final:,} flags")
+        f"{decisions.n_suspect:,} of {result.statistics.n_final:,} flags"
+        + (f", {edge:,} at the edge" if edge else ""))
     print(f"{int((decisions.suspect & lines).sum())} of {on_lines} line flags suspect, "
           f"{int((decisions.suspect & hot).sum())} of {on_hot} hot-pixel flags")
     assert on_lines > 100 and on_hot > 50

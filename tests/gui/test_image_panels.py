@@ -338,3 +338,22 @@ def test_limits_and_ticks_without_a_window():
     assert positions == sorted(positions) and min(np.diff(positions)) > 0.1
     np.testing.assert_allclose(positions, LogStretch()(np.array([v for _, v, _ in log]) / 1e6))
     assert colorbar_ticks(1.0, 1.0, "log") == []
+
+
+def test_nan_pixels_show_their_colour_and_the_default_map_is_grey(qtbot, window):
+    from badpix_inspector.gui.image_panel import NAN_COLOUR
+
+    panel = window.grid.panels["science"]
+    assert panel.colormap == "greys"  # flags stand out on it (a fresh window)
+    science = window.session.result.science
+    rows, columns = np.nonzero(np.isnan(science))
+    assert rows.size
+    window.grid.set_view((columns[0] - 2, columns[0] + 3), (rows[0] - 2, rows[0] + 3))
+    window.grid.set_overlay_visible(False)
+    qtbot.wait(50)
+    shot = panel.graphics.grab().toImage()
+    point = view_to_widget(panel.graphics, panel.plot.getViewBox(), columns[0] + 0.5,
+                           rows[0] + 0.5)
+    colour = shot.pixelColor(int(point.x() * shot.devicePixelRatio()),
+                             int(point.y() * shot.devicePixelRatio()))
+    assert (colour.red(), colour.green(), colour.blue()) == NAN_COLOUR

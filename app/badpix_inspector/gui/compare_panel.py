@@ -27,6 +27,7 @@ from PyQt6.QtWidgets import (
 
 from ..core import SuspectRule
 from ..core.decide import DECIDE_LABELS, SUSPECT_LEVEL
+from ..core.statistics import count_edge_flags
 from ..model import ReferenceModel
 from ..session import Session, SessionResult
 from .image_panel import next_gesture
@@ -106,6 +107,7 @@ class DecidePanel(QWidget):
         suspect = QGroupBox("Suspect flags (probably lines)", objectName="suspect_box")
         suspect.setToolTip(_SUSPECT_RULE_TIP)
         self.suspect_count = QLabel("–", objectName="suspect_count")
+        self.suspect_count.setWordWrap(True)  # a narrow dock wraps it rather than widen
         self.half_width = QSpinBox(objectName="suspect_half_width")
         self.half_width.setRange(1, 20)
         self.half_width.setToolTip("Neighbours looked at on each side, across the dispersion")
@@ -194,7 +196,12 @@ class DecidePanel(QWidget):
         if result.dispaxis is None:  # a square window: no direction to look across
             self.suspect_count.setText("none: a square window has no dispersion direction")
         else:
-            self.suspect_count.setText(f"{decisions.n_suspect:,} of {flagged:,} flags")
+            # Flags where the zero padding biases the filter are raised across the slice
+            # too: they sit on the detector's edge, where they are easily missed.
+            edge = count_edge_flags(decisions.suspect_pixels,
+                                    result.parameters.kernel_size // 2, result.dispaxis)
+            where = f", {edge:,} at the edge" if edge else ""
+            self.suspect_count.setText(f"{decisions.n_suspect:,} of {flagged:,} flags{where}")
         self.unflag_button.setEnabled(decisions.n_suspect > 0)
 
 

@@ -278,7 +278,9 @@ class ImagePanel(QWidget):
         self.plot.setAspectLocked(True)
         self.plot.hideButtons()
         # NaN pixels are drawn transparent: this grey backdrop under the image shows there.
-        self.backdrop = pg.ImageItem(np.array([[NAN_COLOUR]], dtype=np.uint8))
+        # Levels 0-255: left to pyqtgraph, they stretch the colour's channels apart.
+        self.backdrop = pg.ImageItem(np.array([[NAN_COLOUR]], dtype=np.uint8),
+                                     levels=(0, 255))
         self.backdrop.setZValue(-10)
         self.backdrop.setVisible(False)  # until there is an image to sit under
         self.plot.addItem(self.backdrop, ignoreBounds=True)
