@@ -557,7 +557,10 @@ class Session:
                 result = self._cache.compute(snapshot)
                 self._send(result, final=True)
         except Exception as error:  # reported to the user; the session keeps working
-            log.exception("computation failed")
+            if isinstance(error, InputError):  # a bad input: its message says it all
+                log.error("computation failed: %s", error)
+            else:
+                log.exception("computation failed")
             if self._is_current(snapshot.generation):
                 # Bound now: `error` is unset once this block ends, before the call runs.
                 self._dispatch(lambda failure=error: self._fail(snapshot.generation, failure))

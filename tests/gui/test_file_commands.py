@@ -68,10 +68,10 @@ def test_markers_blink_and_exports(qtbot, window, tmp_path, dialogs):
         assert table["x_fits"][0] == 8 and table["column"][0] == 7
         assert table["note"][0] == "hot pixel"
     names = [window.blink(1) for _ in range(len(result.used) + 1)]
-    assert names[-1].startswith("science") and "combined" in names[-2]
+    assert names[-1].endswith("(science)") and "combined" in names[-2]
     assert window.grid.panels["science"].data is result.used[0].exposure.sci
     assert window.blink(-1).startswith("combined")
-    assert "Blink" in window.grid.panels["science"].title.text()
+    assert "— blink" in window.grid.panels["science"].title.text()
     window.session.edit_pixels([0], [0], 1)
     final = wait_for_result(qtbot, window).final
     exports = {"export_mask": "mask.fits", "export_regions": "flags.reg",

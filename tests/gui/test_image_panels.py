@@ -68,7 +68,9 @@ def test_blink_keeps_layout_and_zoom_and_escape_leaves_it(qtbot, window):
         assert {key: panel.geometry() for key, panel in grid.panels.items()} == geometry
         assert grid.view_ranges() == ranges
         assert science.levels() == levels  # the scale stays under the eye
-    assert grid.blinking and all(text.startswith("Blink") for text in seen)
+    assert grid.blinking and all("— blink" in text for text in seen)
+    # Each exposure is named by what tells it apart from the others.
+    assert len({text.split(" — ")[0] for text in seen}) == len(seen)
     assert science.title.width() == geometry["science"].width() - \
         sum(widget.width() for widget in (science.limits, science.minimum, science.maximum,
                                           science.stretch)) - 8 - 4 * 3

@@ -466,3 +466,41 @@ def test_figures_of_a_failed_computation_say_they_are_not_up_to_date(qtbot, wind
     kernel.setValue(kernel.value() + 2)
     wait_for_result(qtbot, window)
     qtbot.waitUntil(lambda: "Not up to date" not in status.text())
+
+
+def test_the_wheel_scrolls_past_value_boxes_until_one_is_clicked(qtbot, window):
+    from display_helpers import wheel
+    from PyQt6.QtCore import QPointF
+
+    kernel = window.findChild(QSpinBox, "kernel_size")
+    slider = window.findChild(QSlider, "kernel_slider")
+    rule = window.decide_panel.min_fraction
+    window.grid.setFocus()
+    before = (kernel.value(), slider.value(), rule.value())
+    for widget in (kernel, slider, rule):  # over them on the way down a dock
+        wheel(widget, QPointF(widget.width() / 2, widget.height() / 2), -1)
+    assert (kernel.value(), slider.value(), rule.value()) == before
+    assert window.session.parameters.kernel_size == before[0]
+    qtbot.mouseClick(kernel.lineEdit(), Qt.MouseButton.LeftButton)  # a person's click
+    qtbot.waitUntil(kernel.hasFocus)
+    wheel(kernel, QPointF(kernel.width() / 2, kernel.height() / 2), 1)
+    assert kernel.value() == before[0] + 2
+    wait_for_result(qtbot, window)
+
+
+def test_a_failure_is_said_in_one_dialog_and_on_the_panels_until_it_is_mended(
+        qtbot, window, dialogs, monkeypatch):
+    compute = window.session._cache.compute
+    monkeypatch.setattr(window.session._cache, "compute", lambda snapshot, **_: 1 / 0)
+    kernel = window.findChild(QSpinBox, "kernel_size")
+    titles = lambda: [panel.title.full_text for panel in window.grid.panels.values()]  # noqa: E731
+    for _ in range(3):  # each change retries, and fails the same way
+        kernel.setValue(kernel.value() + 2)
+        qtbot.waitUntil(lambda: not window.session.busy)
+        qtbot.wait(20)
+    assert len(dialogs.errors) == 1 and "ZeroDivisionError" in dialogs.errors[0][1]
+    assert all(title.endswith("not up to date") for title in titles())
+    monkeypatch.setattr(window.session._cache, "compute", compute)
+    kernel.setValue(kernel.value() + 2)
+    wait_for_result(qtbot, window)
+    assert not any("not up to date" in title for title in titles())

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from PyQt6.QtCore import QEvent, QObject, Qt
 from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
 from PyQt6.QtWidgets import (
+    QAbstractSlider,
     QAbstractSpinBox,
     QApplication,
     QComboBox,
@@ -34,6 +35,7 @@ from PyQt6.QtWidgets import (
     QMainWindow,
     QMenu,
     QPlainTextEdit,
+    QScrollBar,
     QTableWidget,
     QTableWidgetItem,
     QTextEdit,
@@ -50,6 +52,7 @@ __all__ = [
     "MENUS",
     "TOOLBARS",
     "ActionSpec",
+    "FocusedWheel",
     "SingleKeyShortcuts",
     "build_actions",
     "build_menus",
@@ -366,6 +369,33 @@ def _keeps_key(widget: QWidget | None, text: str) -> bool:
         # A spin box's or editable combo's line edit reports its owner as parent.
         widget = widget.parentWidget() if isinstance(widget, QLineEdit) else None
     return False
+
+
+class FocusedWheel(QObject):
+    """The mouse wheel moves a value box, a list box or a slider only once it has the focus.
+
+    Scrolling a dock with the wheel passed over its boxes and changed them on the way (a
+    suspect rule's fraction, a kernel size), starting computations nobody asked for.
+    Installed on the application, this filter hands a wheel event over such a widget of
+    ``window`` that does not have the focus to its parent, which scrolls; a click gives
+    the widget the focus, and the wheel then steps it as usual.
+    """
+
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Pass an unfocused value widget's wheel event to its parent."""
+        if event.type() != QEvent.Type.Wheel or not isinstance(
+                watched, QAbstractSpinBox | QComboBox | QAbstractSlider):
+            return False
+        if isinstance(watched, QScrollBar) or watched.hasFocus():
+            return False
+        if watched.window() is not self.window or watched.parentWidget() is None:
+            return False
+        QApplication.sendEvent(watched.parentWidget(), event)
+        return True
 
 
 class SingleKeyShortcuts(QObject):

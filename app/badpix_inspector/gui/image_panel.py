@@ -61,9 +61,9 @@ TOOLS = {
     "flag rectangle": (1, "rectangle"),
     "unflag rectangle": (-1, "rectangle"),
 }
-#: Drawn under the image where pixels are NaN (they are transparent): a dark blue-grey,
-#: which a grey image does not hold.
-NAN_COLOUR = (45, 55, 90)
+#: Drawn under the image where pixels are NaN (they are transparent): a slate blue, which
+#: a grey image does not hold and which the dark gaps between slices do not hide.
+NAN_COLOUR = (70, 95, 170)
 #: Entries of an image's lookup table.
 LUT_SIZE = 1024
 _MARKER_COLOUR = (0, 255, 255)
@@ -257,6 +257,8 @@ class ImagePanel(QWidget):
         self._scaled: np.ndarray | None = None
         self._bar: tuple[str, bool] | None = None  # the colour bar's map and inversion
 
+        self._title: str | None = None  # the title set, None for the default one
+        self._stale = False  # the settings in force failed to compute (see `set_stale`)
         self.title = ElidedLabel(title, objectName=f"{key}_title")
         self.limits = QComboBox(objectName=f"{key}_limits")
         self.limits.addItems(LIMITS)
@@ -295,7 +297,9 @@ class ImagePanel(QWidget):
         self.colorbar = pg.ColorBarItem(values=(0, 1), interactive=False, width=12,
                                         colorMapMenu=False)
         self.graphics.addItem(self.colorbar, row=0, col=1)
-        pen = pg.mkPen((0, 255, 120, 160), width=1)
+        # Dashed white: no flag has that colour (a green crosshair passed for a row of
+        # gained or forced-good flags).
+        pen = pg.mkPen((255, 255, 255, 170), width=1, style=Qt.PenStyle.DashLine)
         self.vline = pg.InfiniteLine(angle=90, movable=False, pen=pen)
         self.hline = pg.InfiniteLine(angle=0, movable=False, pen=pen)
         for line in (self.vline, self.hline):
@@ -464,7 +468,15 @@ class ImagePanel(QWidget):
 
     def set_title(self, text: str | None = None) -> None:
         """Show a title (the default one when None); a long one is elided, never widened."""
-        self.title.setText(text or self.default_title)
+        self._title = text
+        suffix = " — not up to date" if self._stale else ""
+        self.title.setText((text or self.default_title) + suffix)
+
+    def set_stale(self, stale: bool) -> None:
+        """Say in the title whether the image belongs to settings that failed to compute."""
+        if stale != self._stale:
+            self._stale = stale
+            self.set_title(self._title)
 
     def show_selection(self, place: tuple[int, int] | None) -> None:
         """Mark the selected pixel (row, column), or nothing."""

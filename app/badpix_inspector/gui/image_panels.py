@@ -26,6 +26,7 @@ from ..session import (
     SessionResult,
 )
 from .image_panel import COLORMAPS, TOOLS, EditViewBox, ImagePanel, next_gesture
+from .inspector_panel import exposure_labels
 from .overlay_modes import DECIDE_COLOURS, OVERLAY_MODES, labels_for
 from .scaling import DisplayCache
 from .throttle import Throttle
@@ -182,8 +183,12 @@ class ImageGrid(QWidget):
         self._update_overlay(force=True)
         self.blink_frames = []
         if result.science is not None:
-            self.blink_frames = [(f"{entry.role}: {entry.name}", entry.exposure.read_sci,
-                                  not entry.exposure.released) for entry in result.used]
+            # Named by what tells the files apart ("…00003_nrs1 (selfcal)"): a panel's
+            # title is too narrow for whole JWST file names, which differ in the middle.
+            names = exposure_labels([entry.name for entry in result.used],
+                                    [entry.role for entry in result.used])
+            self.blink_frames = [(name, entry.exposure.read_sci, not entry.exposure.released)
+                                 for name, entry in zip(names, result.used, strict=True)]
             if result.combined is not None:
                 combined = result.combined
                 self.blink_frames.append(("combined (minimum)", lambda: combined, True))
@@ -204,6 +209,11 @@ class ImageGrid(QWidget):
             panel.set_data(getattr(result, key), rescale=False)
         self._labels = labels_for(result, self.overlay_mode)
         self._update_overlay(force=True)
+
+    def set_stale(self, stale: bool) -> None:
+        """Say on every panel whether its image belongs to settings that failed."""
+        for panel in self.panels.values():
+            panel.set_stale(stale)
 
     def set_overlay_mode(self, mode: str) -> None:
         """Show the flags, the comparison with A or the suspect flags (`OVERLAY_MODES`)."""
@@ -238,7 +248,8 @@ class ImageGrid(QWidget):
         self.blink_index = (self.blink_index + step) % len(self.blink_frames)
         name, read, in_memory = self.blink_frames[self.blink_index]
         self._blink_request += 1
-        title = f"Blink {self.blink_index + 1}/{len(self.blink_frames)} — {name} (Esc stops)"
+        title = (f"{name} — blink {self.blink_index + 1}/{len(self.blink_frames)} "
+                 "(Esc stops)")
         self.blinking = True
         if in_memory:
             self._show_frame(self._blink_request, read(), title)
@@ -263,7 +274,7 @@ class ImageGrid(QWidget):
             return  # another step, or Escape, came first
         panel = self.panels["science"]
         if isinstance(frame, InputError):
-            panel.set_title(f"{title} — {frame}")
+            panel.set_title(f"{title}: not shown, {frame.problem}")
             self.blink_failed.emit(str(frame))
             return
         panel.set_data(frame, rescale=False)

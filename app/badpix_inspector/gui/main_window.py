@@ -26,6 +26,7 @@ from ..io import InputError, write_file
 from ..model import MarkersModel, dataset_key, describe_pixel, pixel_label
 from ..session import Session, SessionResult
 from .actions import (
+    FocusedWheel,
     SingleKeyShortcuts,
     build_actions,
     build_menus,
@@ -117,9 +118,12 @@ class MainWindow(QMainWindow):
         self.named_actions["overlay_flags"].setChecked(True)
         self.single_keys = SingleKeyShortcuts(self, self.named_actions)
         QApplication.instance().installEventFilter(self.single_keys)
+        self.focused_wheel = FocusedWheel(self)
+        QApplication.instance().installEventFilter(self.focused_wheel)
         self._arrow_keys()
         self.setAcceptDrops(True)
         self._hover: tuple[int, int] | None = None
+        self._last_failure: str | None = None  # the failure last said in a dialog
         self._status_message = ""  # the last message about the result's status
         self._dataset: str | None = None
         self._connect()
@@ -177,7 +181,7 @@ class MainWindow(QMainWindow):
         self._busy_later = QTimer(self, singleShot=True, interval=BUSY_DELAY_MS)
         self._busy_later.timeout.connect(lambda: self.busy_bar.setVisible(self.session.busy))
         session.busy_changed.connect(self._busy_changed)
-        session.failed.connect(lambda message: self.error("Computing the flags failed", message))
+        session.failed.connect(self._computation_failed)
         session.exposures_changed.connect(self._exposures_changed)
         session.edits_changed.connect(self._edits_changed)
         session.selection_changed.connect(self.grid.show_selection)
@@ -291,7 +295,19 @@ class MainWindow(QMainWindow):
 
     # -- showing -------------------------------------------------------------------------
 
+    def _computation_failed(self, message: str) -> None:
+        # Said in a dialog once: the same failure again (each change of a setting retries)
+        # goes to the status bar; the Flags dock and the panels' titles keep saying it.
+        self.grid.set_stale(True)
+        if message == self._last_failure:
+            self.statusBar().showMessage(f"Computing the flags failed: {message}", 15_000)
+            return
+        self._last_failure = message
+        self.error("Computing the flags failed", message)
+
     def _show_result(self, result: SessionResult) -> None:
+        self._last_failure = None
+        self.grid.set_stale(False)
         status_bar = self.statusBar()
         if result.status != "complete":
             status_bar.showMessage(result.message, 10_000)
@@ -409,6 +425,7 @@ class MainWindow(QMainWindow):
             save_settings(self)
         self.recovery.close()
         QApplication.instance().removeEventFilter(self.single_keys)
+        QApplication.instance().removeEventFilter(self.focused_wheel)
         # Rate-limited signals keep timers: stop them so none fires on a deleted view.
         self.grid.disconnect_signals()
         self.histogram.disconnect_signals()
