@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from astropy.io import fits
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: The roles an exposure can play; "ignored" ones are listed but not used.
 ROLES = ("science", "background", "selfcal", "ignored")
@@ -222,6 +224,35 @@ def file_stamp(path: str | Path) -> tuple[int, int, int, int] | None:
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
 
 
+def _memory_mapped_first(read: Callable[[bool], T], memmap: bool = True) -> T:
+    """Return ``read(memmap)``; where astropy cannot memory-map the data, ``read(False)``.
+
+    A scaled (BSCALE/BZERO) integer image cannot be memory-mapped: it is read whole,
+    scaled to float32, as jwst's datamodels do.
+    """
+    if memmap:
+        try:
+            return read(True)
+        except ValueError as error:
+            if "memory-mapped" not in str(error):
+                raise
+    return read(False)
+
+
+@contextmanager
+def _data_errors(path: Path, memmap: bool) -> Iterator[None]:
+    """Turn a failure to convert a file's data into an `InputError` (see `_memory_mapped_first`).
+
+    The error that says the data cannot be memory-mapped goes through: it is read again.
+    """
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        if memmap and "memory-mapped" in str(error):
+            raise
+        raise InputError(path, f"the data cannot be read ({error})", "copy it again") from None
+
+
 def _as_slices(index) -> tuple | None:
     """Return ``index`` as integers and slices, or None when it is not one of those.
 
@@ -263,23 +294,13 @@ def read_sci(path: str | Path, index=None) -> np.ndarray:
             hdu = hdulist["SCI"] if "SCI" in hdulist else None
             if hdu is None or hdu.header.get("NAXIS") != 2:
                 raise InputError(path, "has no 2-D SCI image any more", "open it again")
-            try:
+            with _data_errors(path, memmap):
                 if slices is not None:
                     return np.array(hdu.section[slices], dtype=np.float32)
                 data = hdu.data
                 return np.array(data if index is None else data[index], dtype=np.float32)
-            except (TypeError, ValueError) as error:
-                if memmap and "memory-mapped" in str(error):
-                    raise
-                raise InputError(path, f"the data cannot be read ({error})",
-                                 "copy it again") from None
 
-    try:
-        return read(memmap=True)
-    except ValueError as error:
-        if "memory-mapped" not in str(error):
-            raise
-    return read(memmap=False)  # scaled integers: read whole, as `read_exposure` does
+    return _memory_mapped_first(read)
 
 
 def read_exposure(path: str | Path, role: str = "science", *, with_dq: bool = False) -> Exposure:
@@ -308,15 +329,9 @@ def read_exposure(path: str | Path, role: str = "science", *, with_dq: bool = Fa
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}, not {role!r}")
     path = Path(path)
-    memmap = not with_dq  # DQ is stored as uint32 through BZERO: it cannot be memory-mapped
-    try:
-        return _read_exposure(path, role, with_dq, memmap=memmap)
-    except ValueError as error:
-        if not (memmap and "memory-mapped" in str(error)):
-            raise
-    # A scaled (BSCALE/BZERO) integer SCI cannot be memory-mapped either; read it whole,
-    # scaled to float32, as jwst's datamodels do.
-    return _read_exposure(path, role, with_dq, memmap=False)
+    # DQ is stored as uint32 through BZERO: it cannot be memory-mapped.
+    return _memory_mapped_first(
+        lambda memmap: _read_exposure(path, role, with_dq, memmap=memmap), memmap=not with_dq)
 
 
 def _read_exposure(path: Path, role: str, with_dq: bool, memmap: bool) -> Exposure:
@@ -353,16 +368,12 @@ def _read_exposure(path: Path, role: str, with_dq: bool, memmap: bool) -> Exposu
                 f"DISPAXIS is {sci_hdu.header.get('DISPAXIS')!r}, not 1 or 2",
                 "fix the SCI header (or delete DISPAXIS for a square window)",
             ) from None
-        try:
+        with _data_errors(path, memmap):
             # Copying out of the memory map also makes the array native-endian float32.
             sci = np.array(sci_hdu.data, dtype=np.float32)
             dq = None
             if with_dq and "DQ" in hdulist and hdulist["DQ"].data is not None:
                 dq = np.array(hdulist["DQ"].data, dtype=np.uint32)
-        except (TypeError, ValueError) as error:
-            if memmap and "memory-mapped" in str(error):
-                raise
-            raise InputError(path, f"the data cannot be read ({error})", "copy it again") from None
         primary = hdulist[0].header
         return Exposure(
             path=path,
