@@ -472,9 +472,7 @@ class Session:
 
         ``flags`` is a pixel set, or a mask (copied as a pixel set).
         """
-        if flags is not None and not isinstance(flags, PixelSet):
-            flags = PixelSet.from_mask(flags)
-        self.reference_flags = flags
+        self.reference_flags = None if flags is None else PixelSet.of(flags)
         self.request()
 
     def set_suspect_rule(self, rule: SuspectRule) -> None:

@@ -97,10 +97,6 @@ class FlagComparison:
         return self.kept.size
 
 
-def _pixels(flags: np.ndarray | PixelSet) -> PixelSet:
-    return flags if isinstance(flags, PixelSet) else PixelSet.from_mask(flags)
-
-
 def compare_flags(
     reference: np.ndarray | PixelSet, current: np.ndarray | PixelSet
 ) -> FlagComparison:
@@ -123,7 +119,7 @@ def compare_flags(
     ValueError
         When the shapes differ (A was pinned on other data).
     """
-    reference, current = _pixels(reference), _pixels(current)
+    reference, current = PixelSet.of(reference), PixelSet.of(current)
     if reference.shape != current.shape:
         raise ValueError(
             f"the reference flags are {reference.shape}, the current ones {current.shape}: "
@@ -547,10 +543,10 @@ def decide(
     -------
     Decisions
     """
-    final = _pixels(final)
+    final = PixelSet.of(final)
     comparison = None
     if reference is not None:
-        reference = _pixels(reference)
+        reference = PixelSet.of(reference)
         if reference.shape == final.shape:
             comparison = compare_flags(reference, final)
     suspect = suspect_pixels(difference, limits, dispaxis, final,

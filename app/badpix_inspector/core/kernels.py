@@ -385,6 +385,14 @@ def _as_compiled(array: np.ndarray) -> np.ndarray:
     return np.array(array, order="C")
 
 
+def _usable(*arrays: np.ndarray):
+    """Return the compiled module if its kernels take these arrays now, else None."""
+    module = _compiled
+    if not ready() or any(array.dtype not in _ready_dtypes for array in arrays):
+        return None
+    return module
+
+
 def compiled_median_filter(
     image: np.ndarray, kernel_size: int, axis: int | None, threads: int
 ) -> np.ndarray | None:
@@ -408,8 +416,8 @@ def compiled_median_filter(
         ready or have no path for this case (another window length along one axis, another
         dtype).
     """
-    module = _compiled
-    if not ready() or image.dtype not in _ready_dtypes:
+    module = _usable(image)
+    if module is None:
         return None
     if axis is None:
         # The square kernel steps each median from its left neighbour's, at a cost that
@@ -460,14 +468,6 @@ def table_lookup(
     _run(lambda a, b: module.table_lookup(flat, low_value, step_scale, steps, table, out, a, b),
          _partition(flat.size, threads or THREADS))
     return out.reshape(values.shape)
-
-
-def _usable(*arrays: np.ndarray):
-    """Return the compiled module if its kernels take these arrays now, else None."""
-    module = _compiled
-    if not ready() or any(array.dtype not in _ready_dtypes for array in arrays):
-        return None
-    return module
 
 
 def sorted_non_nan(values: np.ndarray, threads: int | None = None) -> np.ndarray | None:
@@ -739,8 +739,8 @@ def percentile_limits(
         when the kernels are not ready or the tails do not hold the ranks (large
         fractions, odd distributions): the caller then takes numpy's path.
     """
-    module = _compiled
-    if not ready() or values.dtype not in _ready_dtypes:
+    module = _usable(values)
+    if module is None:
         return None
     quantiles = np.true_divide(percentiles, 100)
     threads = threads or THREADS

@@ -60,6 +60,11 @@ class PixelSet:
         return cls(mask.shape, np.flatnonzero(mask).astype(_INDEX, copy=False))
 
     @classmethod
+    def of(cls, flags: np.ndarray | PixelSet) -> PixelSet:
+        """Return ``flags`` as a pixel set: a set as it is, a boolean mask converted."""
+        return flags if isinstance(flags, PixelSet) else cls.from_mask(flags)
+
+    @classmethod
     def from_flat(cls, shape: Sequence[int], index, *, ordered: bool = False) -> PixelSet:
         """Return the pixels at flat indices ``index`` (any order, repeats allowed).
 

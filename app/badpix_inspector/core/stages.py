@@ -418,23 +418,36 @@ class Filtered:
         return low.union(high).rows_columns()
 
 
+def _in_dtype(value: float, dtype: np.dtype, upward: bool) -> np.generic:
+    """Return the value of ``dtype`` nearest ``value`` on one side of it.
+
+    The smallest at or above ``value`` (``upward``) or the largest at or below it: for
+    values x of ``dtype``, ``x < value`` exactly when x is below the first, and
+    ``x > value`` exactly when above the second. The comparison is made in float64 (a
+    Python float would be cast to the dtype first). NaN stays NaN; float64 data take the
+    value as it is.
+    """
+    value = np.float64(value)
+    kind = dtype.type
+    if dtype == np.float64 or np.isnan(value):
+        return kind(value)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        bound = kind(value)
+    if upward and np.float64(bound) < value:
+        return np.nextafter(bound, kind(np.inf))
+    if not upward and np.float64(bound) > value:
+        return np.nextafter(bound, kind(-np.inf))
+    return bound
+
+
 def _exact_bounds(limits: Thresholds, dtype: np.dtype) -> tuple[np.generic, np.generic]:
     """Bounds in ``dtype`` with the same strict comparisons as the float64 limits.
 
     For values x of ``dtype``: ``x < low`` exactly when x is below the smallest such value
     at or above ``low``, and ``x > high`` when above the largest at or below ``high``.
     """
-    low, high = np.float64(limits.low), np.float64(limits.high)
-    if dtype == np.float64:
-        return low, high
-    kind = dtype.type
-    with np.errstate(over="ignore", invalid="ignore"):
-        low_bound, high_bound = kind(low), kind(high)
-    if low_bound < low:
-        low_bound = np.nextafter(low_bound, kind(np.inf))
-    if high_bound > high:
-        high_bound = np.nextafter(high_bound, kind(-np.inf))
-    return low_bound, high_bound
+    return (_in_dtype(limits.low, dtype, upward=True),
+            _in_dtype(limits.high, dtype, upward=False))
 
 
 def count_sorted(values: np.ndarray, value: float, side: str = "left") -> int:
@@ -446,17 +459,7 @@ def count_sorted(values: np.ndarray, value: float, side: str = "left") -> int:
     gives the same comparisons (the smallest at or above it for "left", the largest at
     or below it for "right"). NaN counts as above every number.
     """
-    kind = values.dtype.type
-    value = np.float64(value)  # compared in float64 below (a Python float would be cast)
-    if values.dtype == np.float64 or np.isnan(value):
-        key = kind(value)
-    else:
-        with np.errstate(over="ignore", under="ignore"):
-            key = kind(value)
-        if side == "left" and np.float64(key) < value:
-            key = np.nextafter(key, kind(np.inf))
-        elif side == "right" and np.float64(key) > value:
-            key = np.nextafter(key, kind(-np.inf))
+    key = _in_dtype(value, values.dtype, upward=side == "left")
     return int(np.searchsorted(values, key, side=side))
 
 

@@ -226,8 +226,7 @@ def count_edge_flags(flags: np.ndarray | PixelSet, half: int, dispaxis: int | No
     int
         Flags in those bands, each pixel counted once.
     """
-    if not isinstance(flags, PixelSet):
-        flags = PixelSet.from_mask(flags)
+    flags = PixelSet.of(flags)
     if half == 0 or not flags.size:
         return 0
     rows, columns = flags.shape
